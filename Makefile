@@ -1,0 +1,41 @@
+# The two commands that matter: `make serve` and `make test`. Both bootstrap .venv from nothing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 4567
+DATA_DIR ?= .qconnect-data
+PYTEST_ARGS ?=
+
+.PHONY: serve test lint typecheck unit coverage-doc bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+serve: $(STAMP)
+	$(VENV)/bin/qconnect-local serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+
+test: lint typecheck coverage-doc unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+coverage-doc: $(STAMP)
+	$(PY) scripts/coverage_doc.py --check
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/bench_api.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,96 @@
+"""`qconnect-local serve`: the server on uvicorn. Flags override `QCONNECT_LOCAL_*` variables."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from qconnect_local import __version__
+from qconnect_local.config import Settings, parse_credentials
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qconnect-local", description="Local Amazon Q in Connect (qconnect/wisdom)."
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the API over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=4567)
+    where = serve.add_mutually_exclusive_group()
+    where.add_argument("--data-dir", help="keep all state in this folder (SQLite, WAL); survives restarts")
+    where.add_argument(
+        "--in-memory", action="store_true", help="throw-away state (the default without --data-dir)"
+    )
+    where.add_argument("--database-url", help="SQLAlchemy URL of the database to use instead of --data-dir")
+    serve.add_argument(
+        "--public-url", help="base URL for links handed to clients (default: the request's Host)"
+    )
+    serve.add_argument("--default-account", help="account for requests whose access key id is not 12 digits")
+    serve.add_argument("--default-region", help="region for unsigned requests")
+    serve.add_argument("--enforce-sigv4", action="store_true", default=None, help="verify SigV4 signatures")
+    serve.add_argument(
+        "--credentials", type=parse_credentials, help="AKID:SECRET[,AKID:SECRET] for --enforce-sigv4"
+    )
+    serve.add_argument("--knowledge-base-quota", type=int, help="knowledge bases per account and region (10)")
+    serve.add_argument("--quick-response-quota", type=int, help="quick responses per knowledge base (1000)")
+    serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        public_url=args.public_url,
+        default_account=args.default_account,
+        default_region=args.default_region,
+        enforce_sigv4=args.enforce_sigv4,
+        credentials=args.credentials,
+        knowledge_base_quota=args.knowledge_base_quota,
+        quick_response_quota=args.quick_response_quota,
+    )
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from qconnect_local.protocol.router import default_router
+    from qconnect_local.runtime import Runtime
+    from qconnect_local.server.app import App
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runtime = Runtime(settings_from(args))
+    default_router()  # build routes before the first request, not during it
+    print(
+        f"qconnect-local {__version__} on http://{args.host}:{args.port} (store: {runtime.store.url})",
+        flush=True,
+    )
+    try:
+        uvicorn.run(
+            App(runtime),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=False,
+            http="httptools",
+            loop="uvloop" if sys.platform != "win32" else "asyncio",
+            lifespan="on",
+        )
+    finally:
+        runtime.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        serve(args)
+
+
+if __name__ == "__main__":
+    main()

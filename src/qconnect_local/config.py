@@ -1,0 +1,57 @@
+"""Run-time settings: one dataclass, filled from flags or `QCONNECT_LOCAL_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+
+ENV_PREFIX = "QCONNECT_LOCAL_"
+
+
+@dataclass
+class Settings:
+    """Everything configurable. Defaults mirror AWS's default quotas where AWS has one."""
+
+    data_dir: str | None = None  # None: a throw-away store (see Store.temporary)
+    database_url: str | None = None  # overrides data_dir for the database
+    default_account: str = "123456789012"
+    default_region: str = "us-east-1"
+    public_url: str | None = None  # base for signed links; default: the request's Host
+    enforce_sigv4: bool = False
+    credentials: dict[str, str] = field(default_factory=dict)  # access key id -> secret, for --enforce-sigv4
+    knowledge_base_quota: int = 10
+    quick_response_quota: int = 1000
+    max_upload_bytes: int = 5 * 1024 * 1024  # the "maximum size per document" quota
+    default_upload_ttl_minutes: int = 15
+    run_worker: bool = True
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then `QCONNECT_LOCAL_<FIELD>` variables, then explicit overrides (flags)."""
+        env = os.environ if environ is None else environ
+        settings = cls()
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            setattr(settings, f.name, _convert(getattr(settings, f.name), raw, f.name))
+        for name, value in overrides.items():
+            if value is not None:
+                setattr(settings, name, value)
+        return settings
+
+
+def _convert(current: object, raw: str, name: str) -> object:
+    if isinstance(current, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, dict):
+        return parse_credentials(raw)
+    return raw
+
+
+def parse_credentials(raw: str) -> dict[str, str]:
+    """`AKID:SECRET,AKID2:SECRET2` -> mapping; the format of --credentials and its variable."""
+    pairs = (item.split(":", 1) for item in raw.split(",") if item.strip())
+    return {key.strip(): secret.strip() for key, secret in pairs}

@@ -1,0 +1,204 @@
+"""Server-side validation of every input constraint the model states.
+
+botocore checks only `required`, `min` and unions on the client, so this is where users learn
+about `max`, `pattern`, `enum` and ranges. All violations are collected and reported in one
+`ValidationException` worded like AWS's front door:
+`2 validation errors detected: Value 'x' at 'name' failed to satisfy constraint: Member must ...`.
+
+Each shape is compiled once into a checker closure (cached by shape name: in botocore
+constraints live on the target shape, never on the member reference), so the hot path is a
+few comparisons. The model's patterns are unanchored: they match anywhere (`search`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import regex
+from botocore.model import Shape
+
+from qconnect_local.protocol.errors import ServiceError
+
+Checker = Callable[[Any, str, list[str]], None]
+REDACTED = "*** Sensitive Data Redacted ***"
+
+
+def validate(shape: Shape, value: Any) -> list[str]:
+    """Every constraint violation of `value` against `shape`, as AWS-worded messages."""
+    errors: list[str] = []
+    checker(shape)(value, "", errors)
+    return errors
+
+
+def raise_for_errors(errors: list[str]) -> None:
+    if errors:
+        noun = "error" if len(errors) == 1 else "errors"
+        raise ServiceError(
+            "ValidationException", f"{len(errors)} validation {noun} detected: " + "; ".join(errors)
+        )
+
+
+def checker(shape: Shape) -> Checker:
+    return _compile(shape.name, shape)
+
+
+def _show(shape: Shape, value: Any) -> str:
+    if value is None:
+        return "null"
+    if shape.metadata.get("sensitive"):
+        return f"'{REDACTED}'"
+    if isinstance(value, list):
+        return "'[" + ", ".join(str(v) for v in value) + "]'"
+    if isinstance(value, dict):
+        return "'{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}'"
+    if isinstance(value, bool):
+        return f"'{str(value).lower()}'"
+    return f"'{value}'"
+
+
+def _fail(errors: list[str], shape: Shape, value: Any, path: str, constraint: str) -> None:
+    errors.append(f"Value {_show(shape, value)} at '{path}' failed to satisfy constraint: {constraint}")
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+_CACHE: dict[str, Checker] = {}
+
+
+def _compile(name: str, shape: Shape) -> Checker:
+    found = _CACHE.get(name)
+    if found is not None:
+        return found
+    # Recursive shapes: register a trampoline before compiling the body.
+    slot: list[Checker] = []
+    _CACHE[name] = lambda value, path, errors: slot[0](value, path, errors)
+    compiled = _build(shape)
+    slot.append(compiled)
+    _CACHE[name] = compiled
+    return compiled
+
+
+def _build(shape: Shape) -> Checker:
+    kind = shape.type_name
+    meta = shape.metadata
+    if meta.get("document"):
+        return lambda value, path, errors: None
+    if kind == "structure":
+        return _structure(shape)
+    if kind == "list":
+        return _sized(shape, _collection(shape.member, shape))
+    if kind == "map":
+        return _sized(shape, _map(shape))
+    if kind == "string":
+        return _string(shape)
+    if kind in ("integer", "long", "float", "double"):
+        return _number(shape)
+    return lambda value, path, errors: None
+
+
+def _structure(shape: Shape) -> Checker:
+    members = list(shape.members.items())
+    required = tuple(shape.required_members)
+    is_union = bool(shape.metadata.get("union"))
+    children = [(name, member, _compile(member.name, member)) for name, member in members]
+
+    def check(value: Any, path: str, errors: list[str]) -> None:
+        for name in required:
+            if value.get(name) is None:
+                _fail(errors, shape, None, _join(path, name), "Member must not be null")
+        present = 0
+        for name, _member, child in children:
+            item = value.get(name)
+            if item is not None:
+                present += 1
+                child(item, _join(path, name), errors)
+        if is_union and present != 1:
+            errors.append(
+                f"Value at '{path or shape.name}' failed to satisfy constraint: "
+                f"Union must have exactly one member set, but {present} were set"
+            )
+
+    return check
+
+
+def _collection(member: Shape, parent: Shape) -> Checker:
+    child = _compile(member.name, member)
+
+    def check(value: Any, path: str, errors: list[str]) -> None:
+        for index, item in enumerate(value, start=1):
+            if item is None:
+                _fail(errors, member, None, f"{path}.{index}.member", "Member must not be null")
+            else:
+                child(item, f"{path}.{index}.member", errors)
+
+    return check
+
+
+def _map(shape: Shape) -> Checker:
+    key_shape, value_shape = shape.key, shape.value
+    key_check, value_check = _compile(key_shape.name, key_shape), _compile(value_shape.name, value_shape)
+
+    def check(value: Any, path: str, errors: list[str]) -> None:
+        for key, item in value.items():
+            key_errors: list[str] = []
+            key_check(key, path, key_errors)
+            if key_errors:
+                reasons = ", ".join(e.split("constraint: ", 1)[-1] for e in key_errors)
+                errors.append(
+                    f"Value {_show(shape, value)} at '{path}' failed to satisfy constraint: "
+                    f"Map keys must satisfy constraint: [{reasons}]"
+                )
+            value_check(item, f"{path}.{key}", errors)
+
+    return check
+
+
+def _sized(shape: Shape, inner: Checker) -> Checker:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+
+    def check(value: Any, path: str, errors: list[str]) -> None:
+        if low is not None and len(value) < low:
+            _fail(errors, shape, value, path, f"Member must have length greater than or equal to {low}")
+        if high is not None and len(value) > high:
+            _fail(errors, shape, value, path, f"Member must have length less than or equal to {high}")
+        inner(value, path, errors)
+
+    return check
+
+
+def _string(shape: Shape) -> Checker:
+    meta = shape.metadata
+    low, high = meta.get("min"), meta.get("max")
+    enum = tuple(meta.get("enum") or ())
+    enum_set = frozenset(enum)
+    raw_pattern = meta.get("pattern")
+    pattern = regex.compile(raw_pattern) if raw_pattern else None
+
+    def check(value: Any, path: str, errors: list[str]) -> None:
+        if low is not None and len(value) < low:
+            _fail(errors, shape, value, path, f"Member must have length greater than or equal to {low}")
+        if high is not None and len(value) > high:
+            _fail(errors, shape, value, path, f"Member must have length less than or equal to {high}")
+        if enum_set and value not in enum_set:
+            _fail(errors, shape, value, path, f"Member must satisfy enum value set: [{', '.join(enum)}]")
+        if pattern is not None and pattern.search(value) is None:
+            _fail(
+                errors, shape, value, path, f"Member must satisfy regular expression pattern: {raw_pattern}"
+            )
+
+    return check
+
+
+def _number(shape: Shape) -> Checker:
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+
+    def check(value: Any, path: str, errors: list[str]) -> None:
+        if low is not None and value < low:
+            _fail(errors, shape, value, path, f"Member must have value greater than or equal to {low}")
+        if high is not None and value > high:
+            _fail(errors, shape, value, path, f"Member must have value less than or equal to {high}")
+
+    return check

@@ -1,0 +1,63 @@
+"""`clientToken` idempotency, one helper for every Create/Start operation.
+
+Same token and same input: the first call's resource is returned again. Same token with a
+different input: `ConflictException`, as AWS does. Tokens are scoped by account, region and
+operation, and stored in the same transaction as the resource they created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from qconnect_local.protocol.errors import conflict
+from qconnect_local.service.context import Call
+from qconnect_local.store.schema import idempotency_tokens as tokens
+
+TOKEN_MEMBER = "clientToken"
+
+
+def fingerprint(params: dict[str, Any]) -> str:
+    document = {k: v for k, v in params.items() if k != TOKEN_MEMBER}
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def replayed_resource(conn: Connection, call: Call, params: dict[str, Any]) -> str | None:
+    """The resource id an earlier call with this token created, or None for a new token."""
+    token = params.get(TOKEN_MEMBER)
+    if token is None:
+        return None
+    row = conn.execute(
+        select(tokens.c.fingerprint, tokens.c.resource_id).where(
+            tokens.c.account == call.account,
+            tokens.c.region == call.region,
+            tokens.c.operation == call.operation,
+            tokens.c.client_token == token,
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.fingerprint != fingerprint(params):
+        raise conflict(f"clientToken {token} was already used with different parameters")
+    return str(row.resource_id)
+
+
+def remember(conn: Connection, call: Call, params: dict[str, Any], resource_id: str) -> None:
+    token = params.get(TOKEN_MEMBER)
+    if token is None:
+        return
+    conn.execute(
+        insert(tokens).values(
+            account=call.account,
+            region=call.region,
+            operation=call.operation,
+            client_token=token,
+            fingerprint=fingerprint(params),
+            resource_id=resource_id,
+            created_at=call.now(),
+        )
+    )

@@ -1,0 +1,89 @@
+"""The one paginator: keyset pages over a `seq` column behind an opaque, signed `nextToken`.
+
+The token carries the last `seq` served and the scope it was issued for (operation, account,
+region, parent), signed with the store's secret: a token from another list, a tampered one or
+garbage is a `ValidationException`, and rows added or deleted between pages never shift what
+the next page holds. Limit and token member names come from `paginators-1.json`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Column, Connection, Row, Select
+
+from qconnect_local.protocol.errors import validation_error
+from qconnect_local.service.context import Call
+from qconnect_local.spec import operation, paginator_config
+
+
+def page_size(call: Call, params: dict[str, Any]) -> int:
+    """`maxResults` as given, or the model's maximum for it when absent."""
+    limit_key = paginator_config().get(call.operation, {}).get("limit_key", "maxResults")
+    given = params.get(limit_key)
+    if given is not None:
+        return int(given)
+    shape = operation(call.operation).input_shape
+    limit = shape.members[limit_key].metadata.get("max", 100) if shape is not None else 100
+    return int(limit)
+
+
+def fetch_page(
+    call: Call,
+    conn: Connection,
+    query: Select[Any],
+    seq: Column[Any],
+    params: dict[str, Any],
+    *,
+    parent: str = "",
+    descending: bool = False,
+) -> tuple[Sequence[Row[Any]], str | None]:
+    """One page of `query` ordered by `seq`, and the token for the next page (None on the last)."""
+    scope = _scope(call, parent)
+    size = page_size(call, params)
+    token = params.get(paginator_config().get(call.operation, {}).get("input_token", "nextToken"))
+    if token is not None:
+        after = decode_token(call, token, scope)
+        query = query.where(seq < after if descending else seq > after)
+    query = query.order_by(seq.desc() if descending else seq.asc()).limit(size + 1)
+    rows = conn.execute(query).all()
+    if len(rows) <= size:
+        return rows, None
+    rows = rows[:size]
+    last = rows[-1]._mapping[seq.name]
+    return rows, encode_token(call, int(last), scope)
+
+
+def _scope(call: Call, parent: str) -> str:
+    return f"{call.operation}|{call.account}|{call.region}|{parent}"
+
+
+def _sign(call: Call, payload: bytes) -> str:
+    digest = hmac.new(call.runtime.store.secret, payload, hashlib.sha256).digest()[:12]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def encode_token(call: Call, position: int, scope: str) -> str:
+    payload = json.dumps({"p": position, "s": scope}, separators=(",", ":")).encode()
+    body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    return f"{body}.{_sign(call, payload)}"
+
+
+def decode_token(call: Call, token: str, scope: str) -> int:
+    invalid = validation_error(f"Invalid nextToken: {token[:64]}")
+    body, _, signature = token.partition(".")
+    try:
+        payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        document = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise invalid from None
+    if not hmac.compare_digest(signature, _sign(call, payload)):
+        raise invalid
+    if not isinstance(document, dict) or document.get("s") != scope or not isinstance(document.get("p"), int):
+        raise invalid
+    return int(document["p"])

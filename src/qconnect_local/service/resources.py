@@ -1,0 +1,44 @@
+"""ARNs of this service, and the one resolver that accepts an id or an ARN wherever the model does.
+
+An ARN of another account, region or resource type names nothing here, so it resolves to
+`ResourceNotFoundException`, exactly like an id that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qconnect_local.protocol.errors import not_found
+from qconnect_local.service.context import Call
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedArn:
+    partition: str
+    region: str
+    account: str
+    resource_type: str
+    ids: tuple[str, ...]
+
+
+def parse_arn(arn: str) -> ParsedArn | None:
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "wisdom" or "/" not in parts[5]:
+        return None
+    resource_type, _, rest = parts[5].partition("/")
+    return ParsedArn(parts[1], parts[3], parts[4], resource_type, tuple(rest.split("/")))
+
+
+def resolve_id(call: Call, value: str, resource_type: str, label: str) -> str:
+    """The resource id named by `value` (an id, or an ARN of `resource_type` in the caller's scope)."""
+    if not value.startswith("arn:"):
+        return value
+    parsed = parse_arn(value)
+    if (
+        parsed is None
+        or parsed.resource_type != resource_type
+        or parsed.region != call.region
+        or parsed.account != call.account
+    ):
+        raise not_found(f"{label} not found: {value}", value)
+    return parsed.ids[-1]

@@ -1,0 +1,162 @@
+"""The one schema definition, shared by SQLite and PostgreSQL.
+
+Every resource row carries `account` and `region`: isolation is a column, not a process.
+`seq` is a monotonically increasing key that list operations page on, so pages stay correct
+while rows are added or deleted.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from qconnect_local.store.types import UtcDateTime
+
+metadata = MetaData()
+
+# SQLite only gives AUTOINCREMENT semantics to INTEGER PRIMARY KEY; BigInteger elsewhere.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+)
+
+knowledge_bases = Table(
+    "knowledge_bases",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("description", String(255)),
+    Column("config", JSON, nullable=False),  # the model's configuration members, as given
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    UniqueConstraint("account", "region", "name", name="uq_knowledge_base_name"),
+    Index("ix_knowledge_bases_scope", "account", "region", "seq"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("resource_arn", String(2048), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
+
+idempotency_tokens = Table(
+    "idempotency_tokens",
+    metadata,
+    Column("account", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("operation", String(64), primary_key=True),
+    Column("client_token", String(4096), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("resource_id", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("knowledge_base_id", String(36), nullable=False, index=True),
+    Column("content_type", String(128), nullable=False),
+    Column("url_expiry", UtcDateTime, nullable=False),
+    Column("blob_key", String(256)),  # set once the signed PUT stored the bytes
+    Column("size", BigInteger),
+    Column("etag", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("uploaded_at", UtcDateTime),
+)
+
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("knowledge_base_id", String(36), nullable=False),
+    Column("upload_id", String(64), nullable=False),
+    Column("job_type", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("metadata", JSON),
+    Column("external_source", JSON),
+    Column("upload_blob_key", String(256)),
+    Column("report_blob_key", String(256)),
+    Column("failure_reason", Text),
+    Column("imported_count", Integer),
+    Column("failed_count", Integer),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    # Work claiming: which worker holds the job, and until when (a lease it renews).
+    Column("claimed_by", String(128)),
+    Column("lease_until", UtcDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("hold_until", UtcDateTime),  # control plane: keep the job in its transitional status
+    Column(
+        "force_failure", Integer, nullable=False, default=0
+    ),  # control plane: end it FAILED / DELETE_FAILED
+    Index("ix_import_jobs_kb", "knowledge_base_id", "seq"),
+    Index("ix_import_jobs_status", "status"),
+)
+
+quick_responses = Table(
+    "quick_responses",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("knowledge_base_id", String(36), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("content_type", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("description", String(255)),
+    Column("shortcut_key", String(10)),
+    Column("language", String(5)),
+    Column("channels", JSON),
+    Column("is_active", Integer, nullable=False, default=1),
+    Column("grouping", JSON),
+    Column("status", String(32), nullable=False),
+    Column("last_modified_by", String(2048)),
+    Column("import_job_id", String(36)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    UniqueConstraint("knowledge_base_id", "name", name="uq_quick_response_name"),
+    # NULLs are distinct in a unique constraint on SQLite and PostgreSQL: many rows may lack a key.
+    UniqueConstraint("knowledge_base_id", "shortcut_key", name="uq_quick_response_shortcut"),
+    Index("ix_quick_responses_kb", "knowledge_base_id", "seq"),
+)
+
+__all__ = [
+    "idempotency_tokens",
+    "import_jobs",
+    "knowledge_bases",
+    "metadata",
+    "quick_responses",
+    "settings",
+    "tags",
+    "uploads",
+]

@@ -1,0 +1,103 @@
+"""A real `qconnect-local serve` in a subprocess on a free loopback port, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerProcess:
+    """Start, stop, SIGKILL and restart a server; `url` is its base URL."""
+
+    def __init__(
+        self, *args: str, data_dir: str | os.PathLike[str] | None = None, port: int | None = None
+    ) -> None:
+        self.args = list(args)
+        self.data_dir = str(data_dir) if data_dir is not None else None
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "qconnect_local.cli", "serve", "--port", str(self.port), *self.args]
+        if self.data_dir is not None:
+            cmd += ["--data-dir", self.data_dir]
+        return cmd
+
+    def start(self, timeout: float = 20.0) -> ServerProcess:
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process is not None and self.process.poll() is not None:
+                stderr = self.process.stderr.read().decode() if self.process.stderr else ""
+                raise RuntimeError(f"qconnect-local exited with {self.process.returncode}: {stderr}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_qconnect/health", timeout=1) as response:
+                    health: dict[str, Any] = json.load(response)
+                    return health
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def control(self, name: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = json.dumps(body or {}).encode()
+        request = urllib.request.Request(f"{self.url}/_qconnect/{name}", data=data, method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            result: dict[str, Any] = json.load(response)
+            return result
+
+    def stop(self) -> None:
+        self._end(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers run, as in a crash."""
+        self._end(signal.SIGKILL)
+
+    def _end(self, sig: signal.Signals) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stderr:
+            self.process.stderr.close()
+        self.process = None
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def data_dir_for(tmp: Path) -> str:
+    path = tmp / "qconnect-data"
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)

@@ -1,0 +1,578 @@
+"""The quick-response import file: a streaming CSV reader and the failed-record report writer.
+
+Pure: no database, no HTTP, no storage. The import worker feeds an uploaded file in, gets one
+`ImportRow` per data row (CreateQuickResponse parameters, or every reason the row fails) and
+does what needs the knowledge base itself: uniqueness against existing quick responses, the
+quota, storing. The user-facing specification is `docs/import-format.md`; keep both in step.
+
+Every model constraint (lengths, patterns, list sizes) is read from botocore's model through
+`qconnect_local.spec` and checked by the shared validator, so nothing here restates one.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+import uuid
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, replace
+from types import TracebackType
+from typing import IO, Any, Final
+
+from botocore.model import Shape, StructureShape
+
+from qconnect_local.protocol.validator import Checker, checker
+from qconnect_local.spec import operation
+
+OPERATION: Final = "CreateQuickResponse"
+TEMPLATE_MARKER: Final = "<*Required field>"
+# One record (all its physical lines) may hold at most this many characters. It bounds memory per
+# record, and is far above any valid row (content is limited by the model to a few thousand
+# characters) so that an over-long value is reported as a row error rather than a file error.
+MAX_RECORD_CHARS: Final = 4 * 1024 * 1024
+# The service quota "routing profiles per quick response" (not adjustable). The model states no
+# maximum for GroupingValues; if a future model does, that one wins (see `_routing_profile_limit`).
+ROUTING_PROFILES_QUOTA: Final = 40
+ROUTING_PROFILE_CRITERIA: Final = "RoutingProfileArn"
+CHANNELS: Final = ("Chat", "Email")
+CONTENT_FORMATS: Final = ("plain", "markdown")
+CONTENT_TYPE_PREFIX: Final = "application/x.quickresponse;format="
+TRUE_WORDS: Final = ("true", "yes", "1")
+FALSE_WORDS: Final = ("false", "no", "0")
+REPORT_LINE_COLUMN: Final = "Line"
+REPORT_ERRORS_COLUMN: Final = "Errors"
+REPORT_ERROR_SEPARATOR: Final = "; "
+
+_INVALID_UTF8 = re.compile("[\udc80-\udcff]")  # what `surrogateescape` turns undecodable bytes into
+_HEADER_NOISE = re.compile(r"[\s_-]+")
+_MESSAGE = re.compile(
+    r"Value '(?P<value>.*)' at '(?P<rest>[^']*' failed to satisfy constraint: .*)", re.DOTALL
+)
+_SHOWN_VALUE_CHARS = 80
+
+
+class ImportFileError(Exception):
+    """The whole file is rejected (bad header, empty file); `str()` is the user-facing message."""
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One data record: where it starts, its cells, and its parameters or why it fails.
+
+    `params` holds CreateQuickResponse members (without `knowledgeBaseId`/`clientToken`) and is
+    only meaningful when `errors` is empty. `cells` are the record's cells as read (undecodable
+    bytes shown as U+FFFD), for the failed-record report.
+    """
+
+    line: int
+    cells: tuple[str, ...]
+    params: dict[str, Any]
+    errors: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def with_errors(self, *errors: str) -> ImportRow:
+        """The same row failing for more reasons: lets the worker add KB uniqueness and quota errors."""
+        return replace(self, errors=self.errors + errors)
+
+
+@dataclass(frozen=True)
+class _Column:
+    header: str  # canonical spelling, shown in messages and docs
+    member: str  # CreateQuickResponse member it fills
+    required: bool = False
+    verbatim: bool = False  # whitespace is part of the value (Content)
+
+
+_COLUMNS: Final = (
+    _Column("Name", "name", required=True),
+    _Column("Content", "content", required=True, verbatim=True),
+    _Column("Content type", "contentType"),
+    _Column("Description", "description"),
+    _Column("Shortcut key", "shortcutKey"),
+    _Column("Language", "language"),
+    _Column("Channels", "channels"),
+    _Column("Active", "isActive"),
+    _Column("Routing profiles", "groupingConfiguration"),
+)
+ACCEPTED_HEADERS: Final[tuple[str, ...]] = tuple(c.header for c in _COLUMNS)
+REQUIRED_HEADERS: Final[tuple[str, ...]] = tuple(c.header for c in _COLUMNS if c.required)
+
+
+def normalize_header(name: str) -> str:
+    """Header names match ignoring case, spaces, `_` and `-`."""
+    return _HEADER_NOISE.sub("", name).casefold()
+
+
+_BY_KEY: Final = {normalize_header(c.header): c for c in _COLUMNS}
+
+
+def accepted_headers_text() -> str:
+    listed = ", ".join(f"{c.header} (required)" if c.required else c.header for c in _COLUMNS)
+    return f"Accepted columns: {listed}. Column names ignore case, spaces, '_' and '-'."
+
+
+# --- the model -----------------------------------------------------------------------------
+
+
+@functools.cache
+def _input_shape() -> StructureShape:
+    shape = operation(OPERATION).input_shape
+    assert isinstance(shape, StructureShape)
+    return shape
+
+
+def _member(name: str) -> Shape:
+    return _input_shape().members[name]
+
+
+def _max_length(shape: Shape) -> int | None:
+    value = shape.metadata.get("max")
+    return int(value) if value is not None else None
+
+
+def _routing_profile_limit() -> int:
+    values = _member("groupingConfiguration").members["values"]
+    stated = _max_length(values)
+    return stated if stated is not None else ROUTING_PROFILES_QUOTA
+
+
+def _model_errors(member: str, value: Any) -> list[str]:
+    """Every model constraint one CreateQuickResponse member's value breaks, via the shared validator.
+
+    Members are checked one at a time so each message names its top-level path (`name`,
+    `content.content`, ...) exactly as AWS words it and lands next to its column; a missing
+    required member is reported in CSV terms by the reader, not as "null" here.
+    """
+    errors: list[str] = []
+    _member_checker(member)(value, member, errors)
+    return [_shorten(e) for e in errors]
+
+
+@functools.cache
+def _member_checker(member: str) -> Checker:
+    return checker(_member(member))
+
+
+def _shorten(message: str) -> str:
+    """Keep a report readable when the offending value is huge (a 1 MB name, say)."""
+    match = _MESSAGE.fullmatch(message)
+    if match is None or len(match["value"]) <= _SHOWN_VALUE_CHARS:
+        return message
+    value = match["value"]
+    return f"Value '{value[:_SHOWN_VALUE_CHARS]}...' ({len(value)} characters) at '{match['rest']}"
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    instance_arn: str | None
+    routing_profile_limit: int
+
+
+class _RecordTooLarge(Exception):
+    pass
+
+
+class _LineFeed:
+    """Hands csv one physical line at a time and stops a record growing past `MAX_RECORD_CHARS`.
+
+    `readline(limit)` means even a file without a single newline never costs more than the bound.
+    """
+
+    def __init__(self, text: io.TextIOWrapper, limit: int) -> None:
+        self._text = text
+        self._limit = limit
+        self.record_chars = 0
+
+    def __iter__(self) -> _LineFeed:
+        return self
+
+    def __next__(self) -> str:
+        line = self._text.readline(self._limit - self.record_chars + 1)
+        if not line:
+            raise StopIteration
+        self.record_chars += len(line)
+        if self.record_chars > self._limit:
+            raise _RecordTooLarge
+        return line
+
+
+def _raise_field_size_limit() -> None:
+    """Let csv hold a field as large as our own per-record bound.
+
+    `csv.field_size_limit` is process-global state of the `_csv` module (there is no per-reader
+    setting). It is only ever raised, never lowered or restored: restoring around each read would
+    race with other threads reading CSV, and a higher limit only lets other readers accept larger
+    fields. This reader's memory is bounded by `_LineFeed`, not by the csv limit.
+    """
+    if csv.field_size_limit() < MAX_RECORD_CHARS:
+        csv.field_size_limit(MAX_RECORD_CHARS)
+
+
+class QuickResponseRows:
+    """The data rows of a file whose header was accepted; an iterator of `ImportRow`.
+
+    `header` is the header row as written in the file (for the failed-record report). The
+    caller's stream is read, never closed.
+    """
+
+    def __init__(self, header: tuple[str, ...], rows: Generator[ImportRow, None, None]) -> None:
+        self.header = header
+        self._rows = rows
+
+    def __iter__(self) -> QuickResponseRows:
+        return self
+
+    def __next__(self) -> ImportRow:
+        return next(self._rows)
+
+    def close(self) -> None:
+        self._rows.close()
+
+    def __enter__(self) -> QuickResponseRows:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def read_quick_response_rows(
+    stream: IO[bytes], *, region: str, account: str, instance_id: str | None
+) -> QuickResponseRows:
+    """Read the header now (raising `ImportFileError` if the file is rejected); rows come lazily.
+
+    `instance_id` is the Connect instance routing-profile names resolve in; without one, only
+    routing-profile ARNs are accepted.
+    """
+    _raise_field_size_limit()
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Borrowed(stream)), encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
+    feed = _LineFeed(text, MAX_RECORD_CHARS)
+    reader = csv.reader(feed)
+    header = _read_header(reader)
+    columns = _header_columns(header)
+    instance_arn = f"arn:aws:connect:{region}:{account}:instance/{instance_id}" if instance_id else None
+    context = _Context(instance_arn, _routing_profile_limit())
+    return QuickResponseRows(tuple(_displayable(c) for c in header), _rows(reader, feed, columns, context))
+
+
+class _Borrowed(io.RawIOBase):
+    """The caller's stream, read through our wrappers but never closed by them (nor by their GC)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _read_header(reader: Any) -> list[str]:
+    try:
+        header: list[str] = next(reader)
+    except StopIteration:
+        raise ImportFileError(
+            f"The file is empty: its first line must be the header row. {accepted_headers_text()}"
+        ) from None
+    except _RecordTooLarge:
+        raise ImportFileError(
+            f"The header row (line 1) is longer than {MAX_RECORD_CHARS} characters: this is not a "
+            f"quick-response file. {accepted_headers_text()}"
+        ) from None
+    except csv.Error as error:
+        raise ImportFileError(f"The header row (line 1) cannot be read: {error}.") from None
+    if not any(header):
+        raise ImportFileError(f"Line 1 is empty: it must be the header row. {accepted_headers_text()}")
+    return header
+
+
+def _header_columns(header: Sequence[str]) -> tuple[_Column, ...]:
+    problems: list[str] = []
+    columns: list[_Column] = []
+    first_at: dict[str, int] = {}
+    for position, raw in enumerate(header, start=1):
+        column = _BY_KEY.get(normalize_header(raw))
+        if column is None:
+            shown = _displayable(raw)
+            problems.append(
+                f"column {position} has no name" if not shown.strip() else f"unknown column '{shown}'"
+            )
+            continue
+        if column.header in first_at:
+            problems.append(
+                f"column '{column.header}' appears twice (columns {first_at[column.header]} and {position})"
+            )
+            continue
+        first_at[column.header] = position
+        columns.append(column)
+    for required in REQUIRED_HEADERS:
+        if required not in first_at:
+            problems.append(f"required column '{required}' is missing")
+    if problems:
+        raise ImportFileError(
+            f"The header row (line 1) is not valid: {'; '.join(problems)}. {accepted_headers_text()}"
+        )
+    # Problems above reject unknown and duplicate columns, so positions line up with the header.
+    return tuple(columns)
+
+
+def _rows(
+    reader: Any, feed: _LineFeed, columns: tuple[_Column, ...], context: _Context
+) -> Generator[ImportRow, None, None]:
+    """Yield one `ImportRow` per non-empty record; a record the reader cannot delimit ends the file."""
+    seen_names: dict[str, int] = {}
+    seen_keys: dict[str, int] = {}
+    name_max = _max_length(_member("name"))
+    key_max = _max_length(_member("shortcutKey"))
+    while True:
+        line = reader.line_num + 1  # the record starts on the line after the previous record ended
+        feed.record_chars = 0
+        try:
+            cells: list[str] = next(reader)
+        except StopIteration:
+            return
+        except (_RecordTooLarge, csv.Error) as error:
+            reason = (
+                f"the record is longer than {MAX_RECORD_CHARS} characters (is a quote left open?)"
+                if isinstance(error, _RecordTooLarge)
+                else f"the record cannot be read ({error})"
+            )
+            yield ImportRow(line, (), {}, (f"{reason}; the rest of the file was not read",))
+            return
+        if not any(cells):
+            continue
+        row = _parse_row(line, cells, columns, context)
+        errors = list(row.errors)
+        _check_unique(row, "name", "Name", seen_names, name_max, errors)
+        _check_unique(row, "shortcutKey", "Shortcut key", seen_keys, key_max, errors)
+        yield row if len(errors) == len(row.errors) else replace(row, errors=tuple(errors))
+
+
+def _check_unique(
+    row: ImportRow, member: str, header: str, seen: dict[str, int], max_length: int | None, errors: list[str]
+) -> None:
+    """Within the file, a name or shortcut key may appear once (exact match).
+
+    Every row counts, failed or not: the file itself must not repeat a value. Values longer than
+    the model allows fail anyway and are not remembered, which keeps the index small.
+    """
+    value = row.params.get(member)
+    if not isinstance(value, str):
+        return
+    earlier = seen.get(value)
+    if earlier is not None:
+        errors.append(f"{header}: '{value}' is already used on line {earlier}")
+    elif max_length is None or len(value) <= max_length:
+        seen[value] = row.line
+
+
+def _parse_row(line: int, cells: list[str], columns: tuple[_Column, ...], context: _Context) -> ImportRow:
+    errors: list[str] = []
+    if len(cells) != len(columns):
+        errors.append(f"the row has {len(cells)} cells but the header has {len(columns)}")
+    params: dict[str, Any] = {}
+    for position, column in enumerate(columns):
+        cell = cells[position] if position < len(cells) else ""
+        if cell == "":
+            if column.required:
+                errors.append(f"{column.header}: a value is required")
+            continue
+        problem = _cell_problem(column, cell)
+        if problem is not None:
+            errors.append(f"{column.header}: {problem}")
+            continue
+        value, cell_errors = _PARSERS[column.member](cell, context)
+        if value is not None:
+            params[column.member] = value
+            cell_errors += _model_errors(column.member, value)
+        if cell_errors:
+            errors.extend(f"{column.header}: {e}" for e in cell_errors)
+    return ImportRow(line, tuple(map(_displayable, cells)), params, tuple(errors))
+
+
+def _cell_problem(column: _Column, cell: str) -> str | None:
+    """A problem with the cell as text, which makes its value meaningless: reported alone."""
+    if not cell.isascii() and _INVALID_UTF8.search(cell):
+        return "the cell is not valid UTF-8 (the undecodable bytes are shown as U+FFFD in the report)"
+    if TEMPLATE_MARKER in cell:
+        return f"remove the template marker '{TEMPLATE_MARKER}'"
+    if not column.verbatim and cell != cell.strip():
+        return "remove the leading or trailing whitespace"
+    return None
+
+
+def _displayable(text: str) -> str:
+    return text if text.isascii() else _INVALID_UTF8.sub("\ufffd", text)
+
+
+# --- cell parsers: (value or None, errors) --------------------------------------------------
+
+Parsed = tuple[Any, list[str]]
+
+
+def _text(cell: str, context: _Context) -> Parsed:
+    return cell, []
+
+
+def _content(cell: str, context: _Context) -> Parsed:
+    return {"content": cell}, []
+
+
+_CONTENT_TYPES: Final = {
+    **{f: CONTENT_TYPE_PREFIX + f for f in CONTENT_FORMATS},
+    **{CONTENT_TYPE_PREFIX + f: CONTENT_TYPE_PREFIX + f for f in CONTENT_FORMATS},
+}
+
+
+def _content_type(cell: str, context: _Context) -> Parsed:
+    full = _CONTENT_TYPES.get(cell.lower())
+    if full is None:
+        return None, [f"'{cell}' is not a content type (accepted: {', '.join(_CONTENT_TYPES)})"]
+    return full, []
+
+
+def _active(cell: str, context: _Context) -> Parsed:
+    word = cell.lower()
+    if word in TRUE_WORDS:
+        return True, []
+    if word in FALSE_WORDS:
+        return False, []
+    return None, [f"'{cell}' is not a yes/no value (accepted: {', '.join(TRUE_WORDS + FALSE_WORDS)})"]
+
+
+def _split(cell: str) -> tuple[list[str], list[str]]:
+    """`;`-separated items, spaces around `;` ignored; an empty or repeated item is an error."""
+    items = [item.strip() for item in cell.split(";")]
+    errors: list[str] = []
+    if "" in items:
+        errors.append("an item is empty (two ';' in a row, or a ';' at either end)")
+    return [item for item in items if item], errors
+
+
+_CHANNELS_BY_WORD: Final = {c.casefold(): c for c in CHANNELS}
+
+
+def _channels(cell: str, context: _Context) -> Parsed:
+    items, errors = _split(cell)
+    channels: list[str] = []
+    for item in items:
+        channel = _CHANNELS_BY_WORD.get(item.casefold())
+        if channel is None:
+            errors.append(f"'{item}' is not a channel (accepted: {', '.join(CHANNELS)})")
+        elif channel in channels:
+            errors.append(f"'{item}' is listed twice")
+        else:
+            channels.append(channel)
+    return (channels or None), errors
+
+
+def routing_profile_arn(instance_arn: str, name: str) -> str:
+    """The stable ARN a routing-profile name stands for in the emulated Connect instance."""
+    return f"{instance_arn}/routing-profile/{uuid.uuid5(uuid.NAMESPACE_URL, instance_arn + '/' + name)}"
+
+
+def _routing_profiles(cell: str, context: _Context) -> Parsed:
+    items, errors = _split(cell)
+    if len(items) > context.routing_profile_limit:
+        errors.append(
+            f"{len(items)} routing profiles are listed; at most {context.routing_profile_limit} are allowed"
+        )
+    arns: list[str] = []
+    unresolved: list[str] = []
+    for item in items:
+        if item.startswith("arn:"):
+            arn = item
+        elif context.instance_arn is not None:
+            arn = routing_profile_arn(context.instance_arn, item)
+        else:
+            unresolved.append(f"'{item}'")
+            continue
+        if arn in arns:
+            errors.append(f"'{item}' is listed twice")
+        else:
+            arns.append(arn)
+    if unresolved:
+        errors.append(
+            f"routing-profile names need a Connect instance to resolve them and none is set: "
+            f"{', '.join(unresolved)} (give routing-profile ARNs instead)"
+        )
+    if not arns:
+        return None, errors
+    return {"criteria": ROUTING_PROFILE_CRITERIA, "values": arns}, errors
+
+
+_PARSERS: Final[dict[str, Callable[[str, _Context], Parsed]]] = {
+    "name": _text,
+    "content": _content,
+    "contentType": _content_type,
+    "description": _text,
+    "shortcutKey": _text,
+    "language": _text,
+    "channels": _channels,
+    "isActive": _active,
+    "groupingConfiguration": _routing_profiles,
+}
+
+
+# --- the failed-record report ---------------------------------------------------------------
+
+
+def failed_record_report_header(file_header: Sequence[str]) -> list[str]:
+    """`Line`, the imported file's header cells as written, then `Errors`."""
+    return [REPORT_LINE_COLUMN, *file_header, REPORT_ERRORS_COLUMN]
+
+
+def failed_record_report_row(row: ImportRow, width: int) -> list[str]:
+    """The row's line, its cells padded or cut to the header's `width`, and its reasons joined.
+
+    Cutting keeps the report rectangular (a ragged row's extra cells are still in the original
+    file, at the line given).
+    """
+    cells = list(row.cells[:width]) + [""] * max(0, width - len(row.cells))
+    return [str(row.line), *cells, REPORT_ERROR_SEPARATOR.join(row.errors)]
+
+
+class FailedRecordReport:
+    """Writes the failed-record report CSV to a binary stream: UTF-8 with BOM, CRLF, RFC 4180.
+
+    The BOM makes spreadsheet programs read non-ASCII text correctly; the reader accepts it back.
+    The caller's stream is flushed, not closed, by `close()`.
+    """
+
+    def __init__(self, out: IO[bytes], file_header: Sequence[str]) -> None:
+        self._text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
+        self._writer = csv.writer(self._text, lineterminator="\r\n")
+        self._width = len(file_header)
+        self.rows_written = 0
+        self._writer.writerow(failed_record_report_header([_displayable(h) for h in file_header]))
+
+    def write(self, row: ImportRow) -> None:
+        self._writer.writerow(failed_record_report_row(row, self._width))
+        self.rows_written += 1
+
+    def close(self) -> None:
+        self._text.flush()
+        self._text.detach()
+
+    def __enter__(self) -> FailedRecordReport:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

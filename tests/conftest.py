@@ -1,0 +1,82 @@
+"""Shared fixtures: every behaviour test runs in-process (mock_qconnect) and against a real server.
+
+`qc` is a boto3 `qconnect` client; `make_client` builds more (other accounts, regions, the
+`wisdom` client, client-side validation off so the server's validation is what answers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from qconnect_local.testing.mock import mock_qconnect
+from qconnect_local.testing.server import ServerProcess
+
+ClientFactory = Callable[..., Any]
+DEFAULT_REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One real `qconnect-local serve` for the session; state is reset before each test that uses it."""
+    data_dir = tmp_path_factory.mktemp("live-server")
+    with ServerProcess(data_dir=data_dir) as server:
+        yield server
+
+
+class Target:
+    """Where a test's clients point: the in-process mock or the live server."""
+
+    def __init__(self, kind: str, endpoint_url: str | None, mock: mock_qconnect | None) -> None:
+        self.kind = kind
+        self.endpoint_url = endpoint_url
+        self.mock = mock
+
+    def client(
+        self,
+        service: str = "qconnect",
+        *,
+        account: str | None = None,
+        region: str = DEFAULT_REGION,
+        validate: bool = True,
+    ) -> Any:
+        key = account or "AKIAIOSFODNN7EXAMPLE"
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=key,
+            aws_secret_access_key="secret",
+            config=Config(parameter_validation=validate, retries={"max_attempts": 1}),
+        )
+
+
+@pytest.fixture(params=["in-process", "server"])
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    if request.param == "in-process":
+        with mock_qconnect() as mock:
+            yield Target("in-process", None, mock)
+    else:
+        server: ServerProcess = request.getfixturevalue("live_server")
+        server.control("reset")
+        yield Target("server", server.url, None)
+
+
+@pytest.fixture
+def make_client(target: Target) -> ClientFactory:
+    return target.client
+
+
+@pytest.fixture
+def qc(target: Target) -> Any:
+    return target.client()
+
+
+@pytest.fixture
+def qc_unvalidated(target: Target) -> Any:
+    """A client that sends whatever it is given: the server's validation must answer."""
+    return target.client(validate=False)
