@@ -25,7 +25,7 @@ class _Compiled:
         self.sql = str(compiled)
         self.positional = compiled.positiontup
         self.names = [str(column.key) for column in stmt.selected_columns]
-        self.row_type = namedtuple("PreparedRow", self.names, rename=True)  # type: ignore[misc]  # noqa: PYI024
+        self.row_type = namedtuple("PreparedRow", self.names, rename=True)  # type: ignore[misc]
         self.processors: list[Callable[[Any], Any] | None] = [
             column.type._cached_result_processor(dialect, None) for column in stmt.selected_columns
         ]
