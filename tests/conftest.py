@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -53,6 +56,37 @@ class Target:
             aws_secret_access_key="secret",
             config=Config(parameter_validation=validate, retries={"max_attempts": 1}),
         )
+
+    def http(
+        self, method: str, url: str, *, headers: dict[str, str] | None = None, data: bytes = b""
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Follow a link the service handed out (signed PUT/GET): in-process or over a socket."""
+        if self.mock is not None:
+            response = self.mock.request(method, url, headers=headers, data=data)
+            return response.status, {k.lower(): v for k, v in response.headers}, response.body
+        request = urllib.request.Request(url, data=data if method in ("PUT", "POST") else None, method=method)
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as reply:
+                return reply.status, {k.lower(): v for k, v in reply.headers.items()}, reply.read()
+        except urllib.error.HTTPError as error:
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+    def control(self, name: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """POST to the control plane (/_qconnect/<name>) of whichever target this is."""
+        if self.mock is not None:
+            response = self.mock.request(
+                "POST", f"http://local/_qconnect/{name}", data=json.dumps(body or {}).encode()
+            )
+            result: dict[str, Any] = json.loads(response.body)
+            return result
+        status, _headers, payload = self.http(
+            "POST", f"{self.endpoint_url}/_qconnect/{name}", data=json.dumps(body or {}).encode()
+        )
+        assert status == 200, payload
+        result = json.loads(payload)
+        return result
 
 
 @pytest.fixture(params=["in-process", "server"])

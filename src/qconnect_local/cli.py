@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--knowledge-base-quota", type=int, help="knowledge bases per account and region (10)")
     serve.add_argument("--quick-response-quota", type=int, help="quick responses per knowledge base (1000)")
+    serve.add_argument("--max-upload-bytes", type=int, help="largest file a signed PUT accepts (5 MiB)")
+    serve.add_argument("--no-worker", dest="run_worker", action="store_false", default=None, help="API only")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     return parser
 
@@ -52,6 +54,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         credentials=args.credentials,
         knowledge_base_quota=args.knowledge_base_quota,
         quick_response_quota=args.quick_response_quota,
+        max_upload_bytes=args.max_upload_bytes,
+        run_worker=args.run_worker,
     )
 
 

@@ -1,24 +1,63 @@
-"""One running qconnect-local: settings, store, clock. Shared by the server, the worker and the mock."""
+"""One running qconnect-local: settings, store, blobs, clock, transition controls, worker.
+
+Shared by the HTTP server and `mock_qconnect()`, so both behave the same.
+"""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qconnect_local.blobs import BlobStore, FilesystemBlobStore
 from qconnect_local.clock import Clock
 from qconnect_local.config import Settings
 from qconnect_local.store import Store
+from qconnect_local.transitions import Transitions
+
+if TYPE_CHECKING:
+    from qconnect_local.worker.runner import Worker
 
 
 class Runtime:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self.clock = Clock()
+        self.transitions = Transitions()
         self.store = _open_store(self.settings)
+        blob_root = (
+            self.store.root / "blobs" if self.store.root else Path(tempfile.mkdtemp(prefix="qconnect-blobs-"))
+        )
+        self.blobs: BlobStore = FilesystemBlobStore(blob_root)
+        self.worker: Worker | None = None
+        if self.settings.run_worker:
+            self.start_worker()
+
+    def start_worker(self) -> None:
+        from qconnect_local.worker import claims
+        from qconnect_local.worker.runner import Worker
+
+        if self.store.dialect == "sqlite":
+            # An embedded store has one process: claims still held are a dead process's.
+            claims.release_all(self.store)
+        self.worker = Worker(self)
+        self.worker.start()
+
+    def wake_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
 
     def reset(self) -> None:
         """Forget every resource (the control plane's /_qconnect/reset)."""
+        self.transitions.clear()
         self.store.reset()
+        self.blobs.delete_prefix("uploads")
+        self.blobs.delete_prefix("reports")
         self.clock.reset()
 
     def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
         self.store.close()
 
 

@@ -56,7 +56,12 @@ def serialize_error(error: ServiceError, request_id: str) -> Response:
 
 
 def dumps(document: Any) -> bytes:
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON; never raises on text, since error replies are built with it too."""
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: only an escape can carry it
+        return json.dumps(document, separators=(",", ":")).encode()
 
 
 def to_json(shape: Shape, value: Any) -> Any:

@@ -8,13 +8,15 @@ call is short, and the import worker runs on threads of its own.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
 from qconnect_local.protocol.http import Request, Response
 from qconnect_local.runtime import Runtime
+from qconnect_local.server import blob_routes
 from qconnect_local.server.control import PREFIX, handle_control
 from qconnect_local.server.dispatch import handle_api
+from qconnect_local.service.links import LinkError
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -29,6 +31,12 @@ def base_url(runtime: Runtime, headers: dict[str, str], scheme: str) -> str:
 
 def route(runtime: Runtime, request: Request, scheme: str = "http") -> Response:
     """Any HTTP request to this server, whichever transport brought it (ASGI or the in-process mock)."""
+    if blob_routes.is_blob_path(request.raw_path):
+        if request.method == "PUT":
+            return blob_routes.receive_upload(runtime, request, [request.body])
+        response, body = blob_routes.download(runtime, request)
+        response.body = b"".join(body) if body is not None else response.body
+        return response
     if request.raw_path.startswith(PREFIX):
         return handle_control(runtime, request)
     return handle_api(runtime, request, base_url(runtime, request.headers, scheme))
@@ -44,7 +52,6 @@ class App:
             return
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         raw_path = scope.get("raw_path") or scope["path"].encode()
         request = Request(
@@ -52,17 +59,67 @@ class App:
             raw_path.decode("latin-1").split("?", 1)[0],
             scope.get("query_string", b"").decode("latin-1"),
             headers,
-            body,
         )
-        response = route(self.runtime, request, scope.get("scheme", "http"))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": response.status,
-                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
-            }
-        )
+        if blob_routes.is_blob_path(request.raw_path):
+            await self._blob(request, receive, send)
+            return
+        request.body = await _read_body(receive)
+        await _send(send, route(self.runtime, request, scope.get("scheme", "http")))
+
+    async def _blob(self, request: Request, receive: Receive, send: Send) -> None:
+        """Signed links, streamed both ways: uploads can be far larger than what we buffer."""
+        if request.method != "PUT":
+            response, body = blob_routes.download(self.runtime, request)
+            await _send(send, response, body)
+            return
+        try:
+            receiver = blob_routes.upload_receiver(self.runtime, request)
+            receiver.begin()
+        except LinkError as error:
+            await _drain(receive)
+            await _send(send, blob_routes.error_response(error))
+            return
+        try:
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    receiver.abort()
+                    return
+                receiver.write(message.get("body", b""))
+                more = message.get("more_body", False)
+            response = blob_routes.put_response(receiver.finish())
+        except LinkError as error:
+            receiver.abort()
+            response = blob_routes.error_response(error)
+        except BaseException:
+            receiver.abort()
+            raise
+        await _send(send, response)
+
+
+async def _send(send: Send, response: Response, chunks: Iterator[bytes] | None = None) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
+        }
+    )
+    if chunks is None:
         await send({"type": "http.response.body", "body": response.body})
+        return
+    for chunk in chunks:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop a request body we refuse, so the connection stays usable."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body"):
+            return
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -15,6 +15,7 @@ from qconnect_local.protocol.http import Request, Response
 from qconnect_local.protocol.serializer import dumps
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import handlers
+from qconnect_local.service.import_jobs import release_held_jobs
 from qconnect_local.spec import operation_names
 
 PREFIX = "/_qconnect/"
@@ -50,11 +51,26 @@ def _clock(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str, Any]]
     return 200, clock.state()
 
 
+def _transitions(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Hold jobs in a transitional status, release them, or make the next ones fail."""
+    transitions = runtime.transitions
+    transitions.configure(body)
+    if body.get("release"):
+        release = body["release"]
+        kinds = transitions.release(release if isinstance(release, str) else None)
+        released_jobs = release_held_jobs(runtime, kinds)
+        runtime.wake_worker()
+        return 200, {**transitions.state(), "releasedJobs": released_jobs}
+    return 200, transitions.state()
+
+
 ROUTES: dict[tuple[str, str], ControlHandler] = {
     ("GET", "health"): _health,
     ("POST", "reset"): _reset,
     ("GET", "clock"): lambda runtime, _body: (200, runtime.clock.state()),
     ("POST", "clock"): _clock,
+    ("GET", "transitions"): lambda runtime, _body: (200, runtime.transitions.state()),
+    ("POST", "transitions"): _transitions,
 }
 
 

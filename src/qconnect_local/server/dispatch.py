@@ -9,9 +9,12 @@ bare 500.
 from __future__ import annotations
 
 import logging
-import uuid
+import os
+import random
 
-from qconnect_local.protocol.errors import ServiceError, internal_error, not_implemented
+from sqlalchemy.exc import IntegrityError
+
+from qconnect_local.protocol.errors import ServiceError, conflict, internal_error, not_implemented
 from qconnect_local.protocol.http import Request, Response
 from qconnect_local.protocol.parser import parse_input
 from qconnect_local.protocol.router import default_router
@@ -25,9 +28,22 @@ from qconnect_local.spec import operation
 
 log = logging.getLogger("qconnect_local")
 
+# Request ids only need to be unique, not secret: a private generator (never the global
+# `random`, whose sequence tests may seed) is several times cheaper than uuid.uuid4().
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+
+
+def new_request_id() -> str:
+    """A random UUID4 in its usual text form, as AWS's `x-amzn-RequestId` is."""
+    h = f"{_ids.getrandbits(128) & _UUID4_CLEAR | _UUID4_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
 
 def handle_api(runtime: Runtime, request: Request, base_url: str) -> Response:
-    request_id = str(uuid.uuid4())
+    request_id = new_request_id()
     try:
         match = default_router().match(request.method, request.raw_path)
         settings = runtime.settings
@@ -49,6 +65,12 @@ def handle_api(runtime: Runtime, request: Request, base_url: str) -> Response:
         return serialize_output(op, handler(call, params), request_id)
     except ServiceError as error:
         return serialize_error(error, request_id)
+    except IntegrityError:
+        # A unique constraint caught a race the handler's own check could not see (two writers
+        # on PostgreSQL creating the same name at once): the loser conflicts, as AWS answers.
+        return serialize_error(
+            conflict("The request conflicts with a resource created at the same time; retry it"), request_id
+        )
     except Exception:
         log.exception(
             "internal error serving %s %s (request %s)", request.method, request.raw_path, request_id

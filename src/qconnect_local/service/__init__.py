@@ -3,7 +3,15 @@
 Importing this package registers every implemented operation with `registry`.
 """
 
-from qconnect_local.service import knowledge_bases, tags  # noqa: F401  (registration side effect)
+# Imported for their side effect: each module registers its operations.
+from qconnect_local.service import (  # noqa: F401
+    import_jobs,
+    knowledge_bases,
+    quick_response_search,
+    quick_responses,
+    tags,
+    uploads,
+)
 from qconnect_local.service.registry import handlers
 
 __all__ = ["handlers"]

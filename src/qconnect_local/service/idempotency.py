@@ -2,16 +2,18 @@
 
 Same token and same input: the first call's resource is returned again. Same token with a
 different input: `ConflictException`, as AWS does. Tokens are scoped by account, region and
-operation, and stored in the same transaction as the resource they created.
+operation, and stored in the same transaction as the resource they created. A token whose
+resource has since been deleted starts afresh (when the caller says how to check existence).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import ColumnElement, Connection, delete, insert, select
 
 from qconnect_local.protocol.errors import conflict
 from qconnect_local.service.context import Call
@@ -26,23 +28,37 @@ def fingerprint(params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def replayed_resource(conn: Connection, call: Call, params: dict[str, Any]) -> str | None:
-    """The resource id an earlier call with this token created, or None for a new token."""
+def _scope(call: Call, token: str) -> tuple[ColumnElement[bool], ...]:
+    return (
+        tokens.c.account == call.account,
+        tokens.c.region == call.region,
+        tokens.c.operation == call.operation,
+        tokens.c.client_token == token,
+    )
+
+
+def replayed_resource(
+    conn: Connection,
+    call: Call,
+    params: dict[str, Any],
+    exists: Callable[[str], bool] | None = None,
+) -> str | None:
+    """The resource id an earlier call with this token created, or None for a new token.
+
+    With `exists`, a token whose resource has since been deleted is forgotten and counts as
+    new: a create never answers with an error its operation does not model (not found).
+    """
     token = params.get(TOKEN_MEMBER)
     if token is None:
         return None
-    row = conn.execute(
-        select(tokens.c.fingerprint, tokens.c.resource_id).where(
-            tokens.c.account == call.account,
-            tokens.c.region == call.region,
-            tokens.c.operation == call.operation,
-            tokens.c.client_token == token,
-        )
-    ).first()
+    row = conn.execute(select(tokens.c.fingerprint, tokens.c.resource_id).where(*_scope(call, token))).first()
     if row is None:
         return None
     if row.fingerprint != fingerprint(params):
         raise conflict(f"clientToken {token} was already used with different parameters")
+    if exists is not None and not exists(str(row.resource_id)):
+        conn.execute(delete(tokens).where(*_scope(call, token)))
+        return None
     return str(row.resource_id)
 
 

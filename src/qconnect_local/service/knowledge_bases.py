@@ -53,19 +53,22 @@ _BY_ID = Prepared(
 
 def load(conn: Connection, call: Call, kb_id_or_arn: str) -> Row[Any]:
     """The knowledge base row named by id or ARN in the caller's scope, or ResourceNotFoundException."""
-    kb_id = resolve_id(call, kb_id_or_arn, ARN_TYPE, "Knowledge base")
+    kb_id = resolve_id(call, kb_id_or_arn, ARN_TYPE, "Knowledge base", parents=())
     row = _BY_ID.first(conn, id=kb_id, account=call.account, region=call.region)
     if row is None:
         raise not_found(f"Knowledge base not found: {kb_id_or_arn}", kb_id_or_arn)
     return row
 
 
-def _exists(conn: Connection, call: Call, parsed: ParsedArn) -> bool:
-    found = _BY_ID.first(conn, id=parsed.ids[0], account=call.account, region=call.region)
-    return len(parsed.ids) == 1 and found is not None
+def _exists(conn: Connection, call: Call, kb_id: str) -> bool:
+    return _BY_ID.first(conn, id=kb_id, account=call.account, region=call.region) is not None
 
 
-TAGGABLE[ARN_TYPE] = _exists
+def _taggable(conn: Connection, call: Call, parsed: ParsedArn) -> bool:
+    return len(parsed.ids) == 1 and _exists(conn, call, parsed.ids[0])
+
+
+TAGGABLE[ARN_TYPE] = _taggable
 
 
 def _describe(call: Call, row: Row[Any], tags: dict[str, str]) -> dict[str, Any]:
@@ -99,7 +102,7 @@ def _check_source(params: dict[str, Any]) -> None:
 def create_knowledge_base(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     _check_source(params)
     with call.runtime.store.write() as conn:
-        replayed = idempotency.replayed_resource(conn, call, params)
+        replayed = idempotency.replayed_resource(conn, call, params, lambda kb: _exists(conn, call, kb))
         if replayed is not None:
             row = load(conn, call, replayed)
             return {"knowledgeBase": _describe(call, row, tags_of(conn, kb_arn(call, row.id)))}

@@ -82,7 +82,8 @@ def decode_token(call: Call, token: str, scope: str) -> int:
         document = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
         raise invalid from None
-    if not hmac.compare_digest(signature, _sign(call, payload)):
+    # compare_digest raises TypeError on non-ASCII str; such a signature is simply wrong.
+    if not signature.isascii() or not hmac.compare_digest(signature, _sign(call, payload)):
         raise invalid
     if not isinstance(document, dict) or document.get("s") != scope or not isinstance(document.get("p"), int):
         raise invalid

@@ -1,6 +1,6 @@
 """ARNs of this service, and the one resolver that accepts an id or an ARN wherever the model does.
 
-An ARN of another account, region or resource type names nothing here, so it resolves to
+An ARN of another partition, account, region or resource type names nothing here, so it resolves to
 `ResourceNotFoundException`, exactly like an id that does not exist.
 """
 
@@ -29,16 +29,27 @@ def parse_arn(arn: str) -> ParsedArn | None:
     return ParsedArn(parts[1], parts[3], parts[4], resource_type, tuple(rest.split("/")))
 
 
-def resolve_id(call: Call, value: str, resource_type: str, label: str) -> str:
-    """The resource id named by `value` (an id, or an ARN of `resource_type` in the caller's scope)."""
+def in_scope(call: Call, parsed: ParsedArn) -> bool:
+    """Whether the ARN's partition, region and account are the caller's (as `Call.arn` builds them)."""
+    return call.arn("") == f"arn:{parsed.partition}:wisdom:{parsed.region}:{parsed.account}:"
+
+
+def resolve_id(
+    call: Call, value: str, resource_type: str, label: str, *, parents: tuple[str, ...] | None = None
+) -> str:
+    """The resource id named by `value` (an id, or an ARN of `resource_type` in the caller's scope).
+
+    `parents`, when given, are the ids the ARN must carry before the resource's own
+    (`()` for a top-level resource such as a knowledge base, `(kb_id,)` for its content).
+    """
     if not value.startswith("arn:"):
         return value
     parsed = parse_arn(value)
     if (
         parsed is None
         or parsed.resource_type != resource_type
-        or parsed.region != call.region
-        or parsed.account != call.account
+        or not in_scope(call, parsed)
+        or (parents is not None and parsed.ids[:-1] != parents)
     ):
         raise not_found(f"{label} not found: {value}", value)
     return parsed.ids[-1]

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select
 from qconnect_local.protocol.errors import ServiceError, not_found, validation_error
 from qconnect_local.service.context import Call
 from qconnect_local.service.registry import operation
-from qconnect_local.service.resources import ParsedArn, parse_arn
+from qconnect_local.service.resources import ParsedArn, in_scope, parse_arn
 from qconnect_local.store.prepared import Prepared
 from qconnect_local.store.schema import tags as tag_table
 
@@ -71,13 +71,7 @@ def drop_tags(conn: Connection, arn: str) -> None:
 def _existing_resource(conn: Connection, call: Call, arn: str) -> str:
     parsed = parse_arn(arn)
     check = TAGGABLE.get(parsed.resource_type) if parsed else None
-    if (
-        parsed is None
-        or check is None
-        or parsed.account != call.account
-        or parsed.region != call.region
-        or not check(conn, call, parsed)
-    ):
+    if parsed is None or check is None or not in_scope(call, parsed) or not check(conn, call, parsed):
         raise not_found(f"Resource not found: {arn}", arn)
     return arn
 

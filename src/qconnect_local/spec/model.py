@@ -9,23 +9,40 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from botocore.loaders import create_loader
+from botocore.loaders import Loader
 from botocore.model import OperationModel, ServiceModel, Shape
 
 SERVICE_NAME = "qconnect"
 
 
+class _ServiceLoader(Loader):
+    """botocore's own loader (search paths, newest API version, sdk-extras), minus one step.
+
+    Before loading, `load_service_model` lists every service botocore ships, hundreds of
+    folders, only to check that the name is among them; that was most of the model's load time
+    at start-up. A missing model still fails, in `determine_latest_version`.
+    """
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        return [SERVICE_NAME]
+
+
+@functools.cache
+def _loader() -> Loader:
+    return _ServiceLoader()
+
+
 @functools.cache
 def service_model() -> ServiceModel:
     """The parsed `service-2.json` for the newest API version botocore ships."""
-    data = create_loader().load_service_model(SERVICE_NAME, "service-2")
+    data = _loader().load_service_model(SERVICE_NAME, "service-2")
     return ServiceModel(data, service_name=SERVICE_NAME)
 
 
 @functools.cache
 def paginator_config() -> dict[str, Any]:
     """`paginators-1.json`: which operations page, and through which members."""
-    data: dict[str, Any] = create_loader().load_service_model(SERVICE_NAME, "paginators-1")
+    data: dict[str, Any] = _loader().load_service_model(SERVICE_NAME, "paginators-1")
     return data.get("pagination", {})
 
 

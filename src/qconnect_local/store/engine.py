@@ -2,6 +2,11 @@
 
 SQLite runs in WAL mode with `BEGIN IMMEDIATE` for writers, so readers never block and a
 writer never fails half-way with "database is locked" on lock upgrade.
+
+Reads on SQLite keep one connection per thread open between calls: checking a connection out
+of SQLAlchemy's pool and back in costs more than the primary-key lookup most reads are (see
+docs/benchmarks.md). Such a connection runs in autocommit, so between statements it holds no
+lock and no snapshot, and it is only ever used by its own thread.
 """
 
 from __future__ import annotations
@@ -10,9 +15,11 @@ import os
 import secrets
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select
@@ -31,6 +38,11 @@ class Store:
         self.root = root
         self._owns_root = owns_root
         self.engine = _create_engine(url)
+        # Per-thread kept read connections; only for file SQLite, whose pool grows as needed.
+        self._keep_readers = self.engine.dialect.name == "sqlite" and not _is_memory(url)
+        self._local = threading.local()
+        self._readers: list[_Reader] = []
+        self._readers_lock = threading.Lock()
         schema.metadata.create_all(self.engine)
         self.secret = self._load_secret()
 
@@ -52,11 +64,31 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def read(self) -> AbstractContextManager[Connection]:
+        """A connection for reads. On SQLite no BEGIN is issued: each statement reads its own snapshot.
+
+        Re-entrant within a thread (a nested read gets the same connection).
+        """
+        if not self._keep_readers:
+            return self._pooled_read()
+        reader: _Reader | None = getattr(self._local, "reader", None)
+        return reader if reader is not None else self._new_reader()
+
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection for reads. On SQLite no BEGIN is issued: each statement reads its own snapshot."""
+    def _pooled_read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             yield conn.execution_options(sqlite_begin=None)
+
+    def _new_reader(self) -> _Reader:
+        with self._readers_lock:
+            # A thread that has ended leaves its connection here: close those now.
+            for ended in [r for r in self._readers if not r.thread.is_alive()]:
+                ended.close()
+                self._readers.remove(ended)
+            reader = _Reader(self.engine, threading.current_thread())
+            self._readers.append(reader)
+        self._local.reader = reader
+        return reader
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
@@ -74,6 +106,10 @@ class Store:
                     conn.execute(table.delete())
 
     def close(self) -> None:
+        with self._readers_lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
         self.engine.dispose()
         if self._owns_root and self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
@@ -90,21 +126,60 @@ class Store:
             return value
 
 
+class _Reader:
+    """One thread's kept read connection, opened on first use and reopened if it was invalidated."""
+
+    __slots__ = ("_conn", "_depth", "_engine", "thread")
+
+    def __init__(self, engine: Engine, thread: threading.Thread) -> None:
+        self._engine = engine
+        self.thread = thread
+        self._conn: Connection | None = None
+        self._depth = 0
+
+    def __enter__(self) -> Connection:
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._conn = self._engine.connect().execution_options(sqlite_begin=None)
+        self._depth += 1
+        return conn
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._depth -= 1
+        conn = self._conn
+        if self._depth or conn is None:
+            return
+        if conn.invalidated:
+            self.close()
+        elif conn.in_transaction():
+            # Statements run through `conn.execute` open SQLAlchemy's (empty) transaction; end
+            # it as closing a pooled connection would.
+            try:
+                conn.rollback()
+            except Exception:
+                self.close()
+                raise
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+def _is_memory(url: str) -> bool:
+    return url in ("sqlite://", "sqlite:///:memory:")
+
+
 def _create_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=_sqlite_pool(url)
-    )
+    pool: dict[str, Any] = {"poolclass": NullPool} if _is_memory(url) else {"max_overflow": -1}
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
     return engine
-
-
-def _sqlite_pool(url: str) -> Any:
-    from sqlalchemy.pool import QueuePool
-
-    return NullPool if url in ("sqlite://", "sqlite:///:memory:") else QueuePool
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -115,6 +190,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Read pages straight from the OS cache, shared by every connection, instead of copying them
+    # into each connection's small page cache: large stores (search over 100,000 rows) need it.
+    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 

@@ -10,7 +10,7 @@ per-call machinery is skipped. Writes and anything unusual keep using `conn.exec
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Select
@@ -18,17 +18,20 @@ from sqlalchemy.engine import Dialect
 
 
 class _Compiled:
-    __slots__ = ("names", "positional", "processors", "row_type", "sql")
+    __slots__ = ("convert", "make_row", "positional", "sql")
 
     def __init__(self, stmt: Select[Any], dialect: Dialect) -> None:
         compiled = stmt.compile(dialect=dialect)
         self.sql = str(compiled)
         self.positional = compiled.positiontup
-        self.names = [str(column.key) for column in stmt.selected_columns]
-        self.row_type = namedtuple("PreparedRow", self.names, rename=True)  # type: ignore[misc]
-        self.processors: list[Callable[[Any], Any] | None] = [
-            column.type._cached_result_processor(dialect, None) for column in stmt.selected_columns
-        ]
+        names = [str(column.key) for column in stmt.selected_columns]
+        row_type = namedtuple("PreparedRow", names, rename=True)  # type: ignore[misc]
+        self.make_row: Callable[[Iterable[Any]], Any] = row_type._make
+        processors = [column.type._cached_result_processor(dialect, None) for column in stmt.selected_columns]
+        # Only the columns whose type converts results (JSON, UtcDateTime, ...) are touched per row.
+        self.convert: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (index, proc) for index, proc in enumerate(processors) if proc is not None
+        )
 
 
 class Prepared:
@@ -53,13 +56,16 @@ class Prepared:
             raw_rows = cursor.fetchall()
         finally:
             cursor.close()
-        processors, row_type = compiled.processors, compiled.row_type
-        return [
-            row_type(
-                *[value if proc is None else proc(value) for proc, value in zip(processors, raw, strict=True)]
-            )
-            for raw in raw_rows
-        ]
+        make_row, convert = compiled.make_row, compiled.convert
+        if not convert:
+            return [make_row(raw) for raw in raw_rows]
+        rows = []
+        for raw in raw_rows:
+            values = list(raw)
+            for index, proc in convert:
+                values[index] = proc(values[index])
+            rows.append(make_row(values))
+        return rows
 
     def first(self, conn: Connection, **params: Any) -> Any | None:
         rows = self.all(conn, **params)

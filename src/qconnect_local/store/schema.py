@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 from qconnect_local.store.types import UtcDateTime
@@ -51,6 +52,7 @@ knowledge_bases = Table(
     Column("modified_at", UtcDateTime, nullable=False),
     UniqueConstraint("account", "region", "name", name="uq_knowledge_base_name"),
     Index("ix_knowledge_bases_scope", "account", "region", "seq"),
+    sqlite_autoincrement=True,  # seq never reused: keyset pages stay exact
 )
 
 tags = Table(
@@ -88,6 +90,7 @@ uploads = Table(
     Column("etag", String(64)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("uploaded_at", UtcDateTime),
+    sqlite_autoincrement=True,  # seq never reused: keyset pages stay exact
 )
 
 import_jobs = Table(
@@ -120,6 +123,7 @@ import_jobs = Table(
     ),  # control plane: end it FAILED / DELETE_FAILED
     Index("ix_import_jobs_kb", "knowledge_base_id", "seq"),
     Index("ix_import_jobs_status", "status"),
+    sqlite_autoincrement=True,  # seq never reused: keyset pages stay exact
 )
 
 quick_responses = Table(
@@ -139,6 +143,11 @@ quick_responses = Table(
     Column("channels", JSON),
     Column("is_active", Integer, nullable=False, default=1),
     Column("grouping", JSON),
+    # Derived from `channels` / `grouping` on every write, for SearchQuickResponses filters and
+    # ordering on any dialect: list values as text delimited by store.search.LIST_SEPARATOR.
+    Column("channel_list", Text),
+    Column("grouping_criteria", String(100)),
+    Column("grouping_value_list", Text),
     Column("status", String(32), nullable=False),
     Column("last_modified_by", String(2048)),
     Column("import_job_id", String(36)),
@@ -148,6 +157,11 @@ quick_responses = Table(
     # NULLs are distinct in a unique constraint on SQLite and PostgreSQL: many rows may lack a key.
     UniqueConstraint("knowledge_base_id", "shortcut_key", name="uq_quick_response_shortcut"),
     Index("ix_quick_responses_kb", "knowledge_base_id", "seq"),
+    sqlite_autoincrement=True,  # seq never reused: keyset pages stay exact
+)
+# SearchQuickResponses orders by name ignoring case: an index in that order keeps it a range walk.
+Index(
+    "ix_quick_responses_name_folded", quick_responses.c.knowledge_base_id, func.lower(quick_responses.c.name)
 )
 
 __all__ = [

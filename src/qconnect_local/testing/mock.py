@@ -21,7 +21,7 @@ from botocore import handlers as botocore_handlers
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 from qconnect_local.config import Settings
-from qconnect_local.protocol.http import Request
+from qconnect_local.protocol.http import Request, Response
 from qconnect_local.runtime import Runtime
 from qconnect_local.server.app import route
 
@@ -60,14 +60,35 @@ def _body_bytes(body: Any) -> bytes:
     return bytes(body)
 
 
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _lowered_headers(headers: Any) -> dict[str, str]:
+    """Header names lower-cased, values as text.
+
+    botocore's `HeadersDict` already keeps each name's lower-case form; reading it directly is
+    almost ten times cheaper than its MutableMapping `items()`, which matters on every call.
+    """
+    keyed = getattr(headers, "_dict", None)
+    if type(keyed) is dict:
+        try:
+            return {key._lower: _text(value) for key, value in keyed.items()}
+        except AttributeError:  # a botocore whose keys differ: take the public way below
+            pass
+    return {str(name).lower(): _text(value) for name, value in headers.items()}
+
+
 def _before_send(request: AWSPreparedRequest, **_kwargs: Any) -> AWSResponse | None:
-    if not _active:
+    # botocore calls *every* before-send handler and keeps the first response; the handler
+    # can be registered twice on one client (built-in and on boto3's default session), so the
+    # request is marked and served once.
+    if not _active or getattr(request, "_qconnect_local_served", False):
         return None
+    request._qconnect_local_served = True
     runtime = _active[-1].runtime
     url = urlsplit(request.url)
-    headers = {
-        k.lower(): (v.decode() if isinstance(v, bytes) else str(v)) for k, v in request.headers.items()
-    }
+    headers = _lowered_headers(request.headers)
     headers.setdefault("host", url.netloc)
     response = route(
         runtime,
@@ -128,6 +149,21 @@ class mock_qconnect:
             else:
                 os.environ[name] = value
         self.runtime.close()
+
+    def request(
+        self, method: str, url: str, *, headers: dict[str, str] | None = None, data: bytes = b""
+    ) -> Response:
+        """Send a plain HTTP request (e.g. the signed PUT of an upload, a GetImportJob link) in-process.
+
+        The links qconnect-local hands out point at the endpoint the client used; without a
+        socket, this is how a test follows them.
+        """
+        parts = urlsplit(url)
+        lowered = {k.lower(): v for k, v in (headers or {}).items()}
+        lowered.setdefault("host", parts.netloc)
+        return route(
+            self.runtime, Request(method.upper(), parts.path or "/", parts.query, lowered, data), parts.scheme
+        )
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(func)

@@ -11,6 +11,7 @@ Every model constraint (lengths, patterns, list sizes) is read from botocore's m
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import io
@@ -19,18 +20,19 @@ import uuid
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Protocol
 
 from botocore.model import Shape, StructureShape
 
 from qconnect_local.protocol.validator import Checker, checker
 from qconnect_local.spec import operation
+from qconnect_local.spec.documented import quick_response_languages
 
 OPERATION: Final = "CreateQuickResponse"
 TEMPLATE_MARKER: Final = "<*Required field>"
 # One record (all its physical lines) may hold at most this many characters. It bounds memory per
-# record, and is far above any valid row (content is limited by the model to a few thousand
-# characters) so that an over-long value is reported as a row error rather than a file error.
+# record (a file without newlines included), and is far above any valid row, so that an over-long
+# value (a 1 MB field, say) is still an ordinary row error; only an unclosed quote gets near it.
 MAX_RECORD_CHARS: Final = 4 * 1024 * 1024
 # The service quota "routing profiles per quick response" (not adjustable). The model states no
 # maximum for GroupingValues; if a future model does, that one wins (see `_routing_profile_limit`).
@@ -50,7 +52,7 @@ _HEADER_NOISE = re.compile(r"[\s_-]+")
 _MESSAGE = re.compile(
     r"Value '(?P<value>.*)' at '(?P<rest>[^']*' failed to satisfy constraint: .*)", re.DOTALL
 )
-_SHOWN_VALUE_CHARS = 80
+_SHOWN_VALUE_CHARS = 300
 
 
 class ImportFileError(Exception):
@@ -335,8 +337,8 @@ def _rows(
     reader: Any, feed: _LineFeed, columns: tuple[_Column, ...], context: _Context
 ) -> Generator[ImportRow, None, None]:
     """Yield one `ImportRow` per non-empty record; a record the reader cannot delimit ends the file."""
-    seen_names: dict[str, int] = {}
-    seen_keys: dict[str, int] = {}
+    seen_names: dict[int, int] = {}
+    seen_keys: dict[int, int] = {}
     name_max = _max_length(_member("name"))
     key_max = _max_length(_member("shortcutKey"))
     while True:
@@ -364,21 +366,24 @@ def _rows(
 
 
 def _check_unique(
-    row: ImportRow, member: str, header: str, seen: dict[str, int], max_length: int | None, errors: list[str]
+    row: ImportRow, member: str, header: str, seen: dict[int, int], max_length: int | None, errors: list[str]
 ) -> None:
     """Within the file, a name or shortcut key may appear once (exact match).
 
     Every row counts, failed or not: the file itself must not repeat a value. Values longer than
-    the model allows fail anyway and are not remembered, which keeps the index small.
+    the model allows fail anyway and are not remembered. The index keys on the value's 64-bit
+    hash, not the value, so a 1,000,000-row file costs tens of megabytes instead of hundreds;
+    two different values share a hash with odds below one in 10^7 for such a file.
     """
     value = row.params.get(member)
     if not isinstance(value, str):
         return
-    earlier = seen.get(value)
+    key = hash(value)
+    earlier = seen.get(key)
     if earlier is not None:
         errors.append(f"{header}: '{value}' is already used on line {earlier}")
     elif max_length is None or len(value) <= max_length:
-        seen[value] = row.line
+        seen[key] = row.line
 
 
 def _parse_row(line: int, cells: list[str], columns: tuple[_Column, ...], context: _Context) -> ImportRow:
@@ -429,6 +434,13 @@ def _text(cell: str, context: _Context) -> Parsed:
     return cell, []
 
 
+def _language(cell: str, context: _Context) -> Parsed:
+    supported = quick_response_languages()
+    if cell not in supported:
+        return None, [f"'{cell}' is not a supported language (accepted: {', '.join(supported)})"]
+    return cell, []
+
+
 def _content(cell: str, context: _Context) -> Parsed:
     return {"content": cell}, []
 
@@ -456,7 +468,7 @@ def _active(cell: str, context: _Context) -> Parsed:
 
 
 def _split(cell: str) -> tuple[list[str], list[str]]:
-    """`;`-separated items, spaces around `;` ignored; an empty or repeated item is an error."""
+    """`;`-separated items, spaces around `;` ignored; an empty item is an error (callers reject repeats)."""
     items = [item.strip() for item in cell.split(";")]
     errors: list[str] = []
     if "" in items:
@@ -522,7 +534,7 @@ _PARSERS: Final[dict[str, Callable[[str, _Context], Parsed]]] = {
     "contentType": _content_type,
     "description": _text,
     "shortcutKey": _text,
-    "language": _text,
+    "language": _language,
     "channels": _channels,
     "isActive": _active,
     "groupingConfiguration": _routing_profiles,
@@ -534,7 +546,7 @@ _PARSERS: Final[dict[str, Callable[[str, _Context], Parsed]]] = {
 
 def failed_record_report_header(file_header: Sequence[str]) -> list[str]:
     """`Line`, the imported file's header cells as written, then `Errors`."""
-    return [REPORT_LINE_COLUMN, *file_header, REPORT_ERRORS_COLUMN]
+    return [REPORT_LINE_COLUMN, *map(_displayable, file_header), REPORT_ERRORS_COLUMN]
 
 
 def failed_record_report_row(row: ImportRow, width: int) -> list[str]:
@@ -544,30 +556,45 @@ def failed_record_report_row(row: ImportRow, width: int) -> list[str]:
     file, at the line given).
     """
     cells = list(row.cells[:width]) + [""] * max(0, width - len(row.cells))
-    return [str(row.line), *cells, REPORT_ERROR_SEPARATOR.join(row.errors)]
+    return [str(row.line), *map(_displayable, cells), _displayable(REPORT_ERROR_SEPARATOR.join(row.errors))]
+
+
+class ByteSink(Protocol):
+    """Anything bytes can be written to: a binary file, `BytesIO`, a blob writer."""
+
+    def write(self, data: bytes, /) -> Any: ...
+
+
+class _Utf8Text:
+    """The text side csv.writer needs, encoding each write straight into the sink (no buffer to flush)."""
+
+    def __init__(self, out: ByteSink) -> None:
+        self._out = out
+
+    def write(self, text: str) -> Any:
+        return self._out.write(text.encode("utf-8"))
 
 
 class FailedRecordReport:
-    """Writes the failed-record report CSV to a binary stream: UTF-8 with BOM, CRLF, RFC 4180.
+    """Writes the failed-record report CSV to a byte sink: UTF-8 with BOM, CRLF, RFC 4180.
 
     The BOM makes spreadsheet programs read non-ASCII text correctly; the reader accepts it back.
-    The caller's stream is flushed, not closed, by `close()`.
+    Only `write` is used on `out`, so any blob writer works; the report never closes it.
     """
 
-    def __init__(self, out: IO[bytes], file_header: Sequence[str]) -> None:
-        self._text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
-        self._writer = csv.writer(self._text, lineterminator="\r\n")
+    def __init__(self, out: ByteSink, file_header: Sequence[str]) -> None:
+        out.write(codecs.BOM_UTF8)
+        self._writer = csv.writer(_Utf8Text(out), lineterminator="\r\n")
         self._width = len(file_header)
         self.rows_written = 0
-        self._writer.writerow(failed_record_report_header([_displayable(h) for h in file_header]))
+        self._writer.writerow(failed_record_report_header(file_header))
 
     def write(self, row: ImportRow) -> None:
         self._writer.writerow(failed_record_report_row(row, self._width))
         self.rows_written += 1
 
     def close(self) -> None:
-        self._text.flush()
-        self._text.detach()
+        """Nothing is buffered here; kept so the report can be used in a `with` block."""
 
     def __enter__(self) -> FailedRecordReport:
         return self

@@ -1,0 +1,163 @@
+"""Import benchmark: end-to-end import throughput against a floor, and peak server RSS.
+
+1. Throughput: a 100,000-row CSV through the whole pipeline of a real `qconnect-local serve`
+   (signed PUT + StartImportJob + polling GetImportJob to COMPLETE, quota raised), against the
+   floor measured in the same run on the same disk: Python's `csv` reader plus
+   `sqlite3.executemany` of the same rows into a same-shaped table. Goal: >= 50 % of the floor.
+   Rounds alternate the two sides; medians are reported.
+2. Memory: the server's peak RSS (VmHWM) while importing a 1,000,000-row file. Goal: <= 256 MB
+   (the file is streamed, never held whole).
+
+`--quick` shrinks both files for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from qconnect_local.testing.server import ServerProcess
+
+HEADER = ["Name", "Content", "Channels", "Language"]
+
+
+def make_csv(rows: int) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    for i in range(rows):
+        writer.writerow([f"response {i}", f"Hello, this is canned answer number {i}.", "Chat", "en_US"])
+    return out.getvalue().encode()
+
+
+def floor_rows_per_second(body: bytes, folder: Path) -> float:
+    """csv.reader + sqlite3.executemany of the same rows into a same-shaped table, one transaction."""
+    path = folder / f"floor-{time.monotonic_ns()}.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(
+        "CREATE TABLE quick_responses (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT, "
+        "knowledge_base_id TEXT, name TEXT, content TEXT, channels TEXT, language TEXT, "
+        "UNIQUE (knowledge_base_id, name))"
+    )
+    start = time.perf_counter()
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(body), encoding="utf-8-sig", newline=""))
+    next(reader)
+    db.execute("BEGIN IMMEDIATE")
+    db.executemany(
+        "INSERT INTO quick_responses (id, knowledge_base_id, name, content, channels, language) "
+        "VALUES (?, 'kb', ?, ?, ?, ?)",
+        (
+            (str(i), name, content, channels, language)
+            for i, (name, content, channels, language) in enumerate(reader)
+        ),
+    )
+    db.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    db.close()
+    return (body.count(b"\n") - 1) / elapsed
+
+
+def client(server: ServerProcess) -> Any:
+    return boto3.client(
+        "qconnect",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="111122223333",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 0}),
+    )
+
+
+def import_once(server: ServerProcess, body: bytes, name: str) -> float:
+    """Seconds from the PUT to the job's COMPLETE, as a client polling every 20 ms sees it."""
+    qc = client(server)
+    kb = qc.create_knowledge_base(name=name, knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"][
+        "knowledgeBaseId"
+    ]
+    up = qc.start_content_upload(knowledgeBaseId=kb, contentType="text/csv")
+    start = time.perf_counter()
+    request = urllib.request.Request(up["url"], data=body, method="PUT", headers=up["headersToInclude"])
+    urllib.request.urlopen(request, timeout=300).close()
+    job = qc.start_import_job(knowledgeBaseId=kb, importJobType="QUICK_RESPONSES", uploadId=up["uploadId"])
+    job_id = job["importJob"]["importJobId"]
+    while True:
+        status = qc.get_import_job(knowledgeBaseId=kb, importJobId=job_id)["importJob"]["status"]
+        if status != "START_IN_PROGRESS":
+            break
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - start
+    if status != "COMPLETE":
+        raise RuntimeError(f"import ended {status}")
+    qc.delete_knowledge_base(knowledgeBaseId=kb)
+    return elapsed
+
+
+def vm_hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def server_for(rows: int, folder: Path, size: int) -> ServerProcess:
+    return ServerProcess(
+        "--quick-response-quota",
+        str(rows * 2),
+        "--max-upload-bytes",
+        str(size + 1),
+        data_dir=folder / f"data-{rows}",
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    rows = 10_000 if args.quick else 100_000
+    big_rows = 100_000 if args.quick else 1_000_000
+    rounds = 1 if args.quick else args.rounds
+
+    with tempfile.TemporaryDirectory(prefix="bench-import-", dir=".") as tmp:
+        folder = Path(tmp)
+        body = make_csv(rows)
+        ours: list[float] = []
+        floor: list[float] = []
+        with server_for(rows, folder, len(body)) as server:
+            for index in range(rounds):
+                floor.append(floor_rows_per_second(body, folder))
+                ours.append(rows / import_once(server, body, f"kb{index}"))
+        big = make_csv(big_rows)
+        with server_for(big_rows, folder, len(big)) as server:
+            assert server.process is not None
+            idle = vm_hwm_mb(server.process.pid)
+            seconds = import_once(server, big, "big")
+            peak = vm_hwm_mb(server.process.pid)
+
+    ratio = statistics.median(ours) / statistics.median(floor)
+    print(f"import throughput, {rows:,} rows, {rounds} alternating rounds (medians):")
+    print(f"  floor (csv + sqlite3.executemany) {statistics.median(floor):>10,.0f} rows/s")
+    print(f"  qconnect-local end to end         {statistics.median(ours):>10,.0f} rows/s")
+    print(f"  ratio {ratio:.0%} (goal >= 50 %)  {'MET' if ratio >= 0.5 else 'NOT MET'}")
+    print(f"peak server RSS importing {big_rows:,} rows ({len(big) / 1e6:.0f} MB file, {seconds:.1f} s):")
+    print(f"  idle {idle:.0f} MB, peak {peak:.0f} MB (goal <= 256 MB)  {'MET' if peak <= 256 else 'NOT MET'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,366 @@
+"""Quick responses: create (idempotent, quota-bound), get, update, delete, list; bulk insert for imports.
+
+Decisions where AWS is silent:
+- Quick responses live only in QUICK_RESPONSES knowledge bases: any other type is a
+  `ValidationException` that names the type.
+- `name` and `shortcutKey` are each unique within the knowledge base (exact, case-sensitive):
+  a clash on create or update is a `ConflictException`.
+- At most `Settings.quick_response_quota` (AWS's default 1,000) per knowledge base:
+  `ServiceQuotaExceededException`.
+- `channels` take the Connect channels quick responses support, `Chat` and `Email`, and
+  `language` the codes CreateQuickResponse documents (`de_DE`, `en_US`, ...): the same values
+  the import file accepts; others are a `ValidationException`.
+- `lastModifiedBy` is `arn:aws:iam::ACCOUNT:root`: a request identifies an account (from its
+  access key), never a principal within it.
+- Changes are immediate: a quick response is CREATED from the start and stays so on update.
+- `contents`: see `quick_response_contents` (plain text, or markdown plus derived plain text).
+
+The import worker stores quick responses inside its own transaction through `insert_many`,
+`existing_names_and_shortcuts` and `count`; the search index (`store.search`) follows every
+write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+
+from qconnect_local.protocol.errors import ServiceError, conflict, not_found, validation_error
+from qconnect_local.service import idempotency, knowledge_bases
+from qconnect_local.service.context import Call
+from qconnect_local.service.pagination import fetch_page
+from qconnect_local.service.quick_response_contents import PLAIN, contents_of
+from qconnect_local.service.registry import operation
+from qconnect_local.service.resources import ParsedArn, resolve_id
+from qconnect_local.service.tags import TAGGABLE, drop_tags, put_tags, tags_of
+from qconnect_local.spec.documented import quick_response_languages
+from qconnect_local.store.prepared import Prepared
+from qconnect_local.store.schema import quick_responses as qr_table
+from qconnect_local.store.search import index_for, list_text
+from qconnect_local.worker.csv_format import CHANNELS
+
+ARN_TYPE: Final = "quick-response"
+KB_TYPE: Final = "QUICK_RESPONSES"
+CREATED: Final = "CREATED"
+# The members `remove*` flags clear, and their flags.
+REMOVABLE: Final = {
+    "description": "removeDescription",
+    "shortcutKey": "removeShortcutKey",
+    "groupingConfiguration": "removeGroupingConfiguration",
+}
+# Model member -> column, for the members a quick response is made of.
+MEMBER_COLUMNS: Final = {
+    "name": "name",
+    "contentType": "content_type",
+    "description": "description",
+    "shortcutKey": "shortcut_key",
+    "language": "language",
+    "channels": "channels",
+    "isActive": "is_active",
+    "groupingConfiguration": "grouping",
+}
+
+
+def modified_by(account: str) -> str:
+    """Who `lastModifiedBy` names: the account's root (see the module docstring)."""
+    return f"arn:aws:iam::{account}:root"
+
+
+def qr_arn(call: Call, kb_id: str, qr_id: str) -> str:
+    return call.arn(f"{ARN_TYPE}/{kb_id}/{qr_id}")
+
+
+def load_knowledge_base(conn: Connection, call: Call, kb_id_or_arn: str) -> Row[Any]:
+    """The knowledge base, which must be of type QUICK_RESPONSES."""
+    kb = knowledge_bases.load(conn, call, kb_id_or_arn)
+    if kb.type != KB_TYPE:
+        raise validation_error(
+            f"Knowledge base {kb.id} is of type {kb.type}; quick responses need a {KB_TYPE} knowledge base"
+        )
+    return kb
+
+
+_BY_ID = Prepared(
+    select(qr_table).where(
+        qr_table.c.id == bindparam("id"), qr_table.c.knowledge_base_id == bindparam("kb_id")
+    )
+)
+
+
+def _find(conn: Connection, kb_id: str, qr_id: str) -> Any | None:
+    return _BY_ID.first(conn, id=qr_id, kb_id=kb_id)
+
+
+def load(conn: Connection, call: Call, kb: Row[Any], qr_id_or_arn: str) -> Any:
+    """The quick response named by id or ARN in knowledge base `kb`, or ResourceNotFoundException."""
+    qr_id = resolve_id(call, qr_id_or_arn, ARN_TYPE, "Quick response", parents=(kb.id,))
+    row = _find(conn, kb.id, qr_id)
+    if row is None:
+        raise not_found(f"Quick response not found: {qr_id_or_arn}", qr_id_or_arn)
+    return row
+
+
+def _taggable(conn: Connection, call: Call, parsed: ParsedArn) -> bool:
+    if len(parsed.ids) != 2:
+        return False
+    row = _find(conn, parsed.ids[0], parsed.ids[1])
+    return row is not None and row.account == call.account and row.region == call.region
+
+
+TAGGABLE[ARN_TYPE] = _taggable
+
+
+def describe(call: Call, row: Any, tags: dict[str, str], *, with_contents: bool = True) -> dict[str, Any]:
+    """QuickResponseData (and, without contents, QuickResponseSummary) members of a row."""
+    return {
+        "quickResponseArn": qr_arn(call, row.knowledge_base_id, row.id),
+        "quickResponseId": row.id,
+        "knowledgeBaseArn": knowledge_bases.kb_arn(call, row.knowledge_base_id),
+        "knowledgeBaseId": row.knowledge_base_id,
+        "name": row.name,
+        "contentType": row.content_type,
+        "status": row.status,
+        "createdTime": row.created_at,
+        "lastModifiedTime": row.modified_at,
+        "lastModifiedRegion": row.region,
+        "contents": contents_of(row.content_type, row.content) if with_contents else None,
+        "description": row.description,
+        "groupingConfiguration": row.grouping,
+        "shortcutKey": row.shortcut_key,
+        "lastModifiedBy": row.last_modified_by,
+        "isActive": bool(row.is_active),
+        "channels": row.channels,
+        "language": row.language,
+        "tags": tags,
+    }
+
+
+def _check_values(params: dict[str, Any]) -> None:
+    """Channels and language must be ones quick responses support (as the import file requires)."""
+    unknown = [c for c in params.get("channels") or () if c not in CHANNELS]
+    if unknown:
+        raise validation_error(
+            f"Unsupported channels {unknown}: quick responses support {', '.join(CHANNELS)}"
+        )
+    language = params.get("language")
+    supported = quick_response_languages()
+    if language is not None and language not in supported:
+        raise validation_error(
+            f"Unsupported language '{language}': quick responses support {', '.join(supported)}"
+        )
+
+
+def _columns(params: dict[str, Any]) -> dict[str, Any]:
+    """Column values of a quick response given as CreateQuickResponse members."""
+    grouping = params.get("groupingConfiguration")
+    channels = params.get("channels")
+    return {
+        "name": params["name"],
+        "content": params["content"]["content"],
+        "content_type": params.get("contentType") or PLAIN,
+        "description": params.get("description"),
+        "shortcut_key": params.get("shortcutKey"),
+        "language": params.get("language"),
+        "channels": channels,
+        "channel_list": list_text(channels),
+        "is_active": int(params.get("isActive", True)),
+        "grouping": grouping,
+        "grouping_criteria": grouping.get("criteria") if grouping else None,
+        "grouping_value_list": list_text(grouping.get("values")) if grouping else None,
+    }
+
+
+def _index(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    index_for(conn).add_terms(
+        conn, (row[c] for row in rows for c in ("name", "content", "description", "shortcut_key"))
+    )
+
+
+def _check_unique(conn: Connection, kb_id: str, values: dict[str, Any], own_id: str | None = None) -> None:
+    for column, member in (("name", "name"), ("shortcut_key", "shortcutKey")):
+        value = values[column]
+        if value is None:
+            continue
+        conditions = [qr_table.c.knowledge_base_id == kb_id, qr_table.c[column] == value]
+        if own_id is not None:
+            conditions.append(qr_table.c.id != own_id)
+        if conn.execute(select(qr_table.c.id).where(*conditions)).first() is not None:
+            raise conflict(
+                f"A quick response with {member} '{value}' already exists in knowledge base {kb_id}"
+            )
+
+
+def count(conn: Connection, kb_id: str) -> int:
+    """How many quick responses knowledge base `kb_id` holds."""
+    query = select(func.count()).select_from(qr_table).where(qr_table.c.knowledge_base_id == kb_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def existing_names_and_shortcuts(conn: Connection, kb_id: str) -> tuple[set[str], set[str]]:
+    """The names and shortcut keys already taken in knowledge base `kb_id`."""
+    rows = conn.execute(
+        select(qr_table.c.name, qr_table.c.shortcut_key).where(qr_table.c.knowledge_base_id == kb_id)
+    )
+    names: set[str] = set()
+    shortcuts: set[str] = set()
+    for name, shortcut in rows:
+        names.add(name)
+        if shortcut is not None:
+            shortcuts.add(shortcut)
+    return names, shortcuts
+
+
+def insert_many(
+    conn: Connection,
+    *,
+    account: str,
+    region: str,
+    kb_id: str,
+    items: list[dict[str, Any]],
+    import_job_id: str | None,
+    now: datetime,
+    modified_by: str,
+) -> int:
+    """Store `items` (CreateQuickResponse members, already validated) in the caller's transaction.
+
+    The caller has checked uniqueness (`existing_names_and_shortcuts`) and the quota (`count`);
+    a clash that slips through fails the transaction on the table's unique constraints.
+    """
+    rows = [
+        {
+            "id": str(uuid.uuid4()),
+            "account": account,
+            "region": region,
+            "knowledge_base_id": kb_id,
+            **_columns(item),
+            "status": CREATED,
+            "last_modified_by": modified_by,
+            "import_job_id": import_job_id,
+            "created_at": now,
+            "modified_at": now,
+        }
+        for item in items
+    ]
+    if rows:
+        conn.execute(insert(qr_table), rows)
+        _index(conn, rows)
+    return len(rows)
+
+
+def delete_all_for_knowledge_base(conn: Connection, call: Call, kb_id: str) -> None:
+    """Remove the quick responses (and their tags) of a knowledge base being deleted."""
+    ids = conn.execute(select(qr_table.c.id).where(qr_table.c.knowledge_base_id == kb_id)).scalars().all()
+    for qr_id in ids:
+        drop_tags(conn, qr_arn(call, kb_id, qr_id))
+    conn.execute(delete(qr_table).where(qr_table.c.knowledge_base_id == kb_id))
+
+
+knowledge_bases.ON_DELETE.append(delete_all_for_knowledge_base)
+
+
+def _with_tags(conn: Connection, call: Call, row: Any) -> dict[str, Any]:
+    return {"quickResponse": describe(call, row, tags_of(conn, qr_arn(call, row.knowledge_base_id, row.id)))}
+
+
+@operation("CreateQuickResponse")
+def create_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    _check_values(params)
+    values = _columns(params)
+    with call.runtime.store.write() as conn:
+        kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
+        replayed = idempotency.replayed_resource(
+            conn, call, params, lambda qr_id: _find(conn, kb.id, qr_id) is not None
+        )
+        if replayed is not None:
+            return _with_tags(conn, call, _find(conn, kb.id, replayed))
+        quota = call.runtime.settings.quick_response_quota
+        if count(conn, kb.id) >= quota:
+            raise ServiceError(
+                "ServiceQuotaExceededException",
+                f"Knowledge base {kb.id} already holds the quota of {quota} quick responses",
+            )
+        _check_unique(conn, kb.id, values)
+        qr_id, now = str(uuid.uuid4()), call.now()
+        row = {
+            "id": qr_id,
+            "account": call.account,
+            "region": call.region,
+            "knowledge_base_id": kb.id,
+            **values,
+            "status": CREATED,
+            "last_modified_by": modified_by(call.account),
+            "created_at": now,
+            "modified_at": now,
+        }
+        conn.execute(insert(qr_table).values(row))
+        _index(conn, [row])
+        put_tags(conn, qr_arn(call, kb.id, qr_id), params.get("tags") or {})
+        idempotency.remember(conn, call, params, qr_id)
+        return _with_tags(conn, call, _find(conn, kb.id, qr_id))
+
+
+@operation("GetQuickResponse")
+def get_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    with call.runtime.store.read() as conn:
+        kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
+        return _with_tags(conn, call, load(conn, call, kb, params["quickResponseId"]))
+
+
+def _as_members(row: Any) -> dict[str, Any]:
+    """A stored quick response as CreateQuickResponse members (absent ones left out)."""
+    members = {member: getattr(row, column) for member, column in MEMBER_COLUMNS.items()}
+    members["isActive"] = bool(row.is_active)
+    members["content"] = {"content": row.content}
+    return {k: v for k, v in members.items() if v is not None}
+
+
+@operation("UpdateQuickResponse")
+def update_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    for member, flag in REMOVABLE.items():
+        if params.get(flag) and params.get(member) is not None:
+            raise validation_error(f"Give either {member} or {flag}, not both")
+    _check_values(params)
+    with call.runtime.store.write() as conn:
+        kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
+        row = load(conn, call, kb, params["quickResponseId"])
+        merged = _as_members(row)
+        merged.update(
+            {k: v for k, v in params.items() if v is not None and (k in MEMBER_COLUMNS or k == "content")}
+        )
+        for member, flag in REMOVABLE.items():
+            if params.get(flag):
+                merged.pop(member, None)
+        values = _columns(merged)
+        _check_unique(conn, kb.id, values, own_id=row.id)
+        conn.execute(
+            update(qr_table)
+            .where(qr_table.c.seq == row.seq)
+            .values(**values, last_modified_by=modified_by(call.account), modified_at=call.now())
+        )
+        _index(conn, [values])
+        return _with_tags(conn, call, _find(conn, kb.id, row.id))
+
+
+@operation("DeleteQuickResponse")
+def delete_quick_response(call: Call, params: dict[str, Any]) -> None:
+    with call.runtime.store.write() as conn:
+        kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
+        row = load(conn, call, kb, params["quickResponseId"])
+        drop_tags(conn, qr_arn(call, kb.id, row.id))
+        conn.execute(delete(qr_table).where(qr_table.c.seq == row.seq))
+
+
+@operation("ListQuickResponses")
+def list_quick_responses(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    with call.runtime.store.read() as conn:
+        kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
+        query = select(qr_table).where(qr_table.c.knowledge_base_id == kb.id)
+        rows, next_token = fetch_page(call, conn, query, qr_table.c.seq, params, parent=kb.id)
+        summaries = [
+            describe(call, row, tags_of(conn, qr_arn(call, kb.id, row.id)), with_contents=False)
+            for row in rows
+        ]
+    return {"quickResponseSummaries": summaries, "nextToken": next_token}

@@ -1,0 +1,334 @@
+"""Full-text matching for SearchQuickResponses, behind one small interface: `TextIndex`.
+
+`index_for(conn)` picks the implementation for the connection's dialect:
+
+- SQLite: `FtsIndex`, an FTS5 external-content table `quick_responses_fts` over the columns
+  name, content, description and shortcut_key, keyed by `quick_responses.seq`, kept in step by
+  triggers (so every write path, the import worker's bulk inserts and Store.reset included,
+  updates it in the same transaction), plus a vocabulary table for typo tolerance. Both are
+  created by a `metadata` after_create hook; an index missing from an older database is built
+  from the rows then. A search reads only the rows that match its words, so its cost grows
+  with the matches (BM25 is computed for each), not with the table: `bench/bench_search.py`
+  measures it over 100,000 rows. The vocabulary is only ever added to: a word no longer in
+  any row costs a fuzzy lookup a spelling that matches nothing, never a wrong result.
+- Any other dialect: `ScanIndex`, portable LIKE predicates with no index (substring matching,
+  no typo tolerance): correct enough to run, slow at scale. PostgreSQL full-text search
+  (tsvector, pg_trgm) is to slot in here as another `TextIndex`.
+
+Matching rules (what `FtsIndex` implements):
+
+- Text is split into words: runs of letters and digits, compared without case or diacritics.
+- A query value matches a field when every word of the value is a word of the field (in any
+  order). With `prefix` (CONTAINS_AND_PREFIX) the value's last word may also begin a word
+  (`refu` finds `refund`), for search-as-you-type.
+- With `fuzzy` (allowFuzziness), a word of 4 to 7 characters also matches words at most 1 edit
+  away, and a word of 8 or more characters words at most 2 edits away (an edit inserts,
+  deletes or replaces a character, or swaps two adjacent ones). The first letter must be right,
+  as with OpenSearch's fuzzy `prefix_length` 1: typos are rarely there, and it keeps the
+  lookup small. Words under 4 characters match exactly.
+- A query matches when any of its values matches; a quick response is found when any query
+  matches. Relevance is BM25 over the matched fields, each field weighted by the highest
+  priority among the queries on it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+import regex
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Join,
+    and_,
+    case,
+    column,
+    event,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.types import Boolean
+
+from qconnect_local.store import schema
+
+FTS: Final = "quick_responses_fts"
+TERMS: Final = "quick_responses_fts_terms"
+COLUMNS: Final = ("name", "content", "description", "shortcut_key")
+LIST_SEPARATOR: Final = "\x1f"
+MAX_VARIANTS: Final = 32  # fuzzy spellings tried per word, closest first
+
+_WORD = regex.compile(r"[\p{L}\p{N}\p{Co}]+")
+
+
+@dataclass(frozen=True, slots=True)
+class TextQuery:
+    """One SearchQuickResponses query, in store terms."""
+
+    column: str  # one of COLUMNS
+    values: tuple[str, ...]
+    prefix: bool
+    fuzzy: bool
+    weight: float
+
+
+class TextIndex(Protocol):
+    def matching(
+        self, conn: Connection, queries: Sequence[TextQuery]
+    ) -> tuple[FromClause, ColumnElement[float]] | None:
+        """`quick_responses` joined to the rows any query matches, and their relevance (higher: better).
+
+        Select from the first, order by the second. None when no query can match anything
+        (every value is without words).
+        """
+
+    def add_terms(self, conn: Connection, texts: Iterable[str | None]) -> None:
+        """Make the words of `texts` known to typo tolerance (called by every write of rows)."""
+
+
+def words(value: str) -> list[str]:
+    """The words of `value`, folded the way the index folds them (case, diacritics)."""
+    folded = value.lower()
+    if not folded.isascii():
+        decomposed = unicodedata.normalize("NFKD", value.casefold())
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _WORD.findall(folded)
+
+
+def list_text(values: Sequence[str] | None) -> str | None:
+    """A list as one delimited text value, so list filters work as substring tests on any dialect."""
+    if not values:
+        return None
+    return LIST_SEPARATOR + LIST_SEPARATOR.join(values) + LIST_SEPARATOR
+
+
+class has_substring(FunctionElement[bool]):
+    """`needle` occurs in `haystack`, case-sensitively: instr() on SQLite, strpos() elsewhere."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(has_substring)
+def _has_substring_default(element: has_substring, compiler: Any, **kw: Any) -> str:
+    haystack, needle = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(strpos({haystack}, {needle}) > 0)"
+
+
+@compiles(has_substring, "sqlite")
+def _has_substring_sqlite(element: has_substring, compiler: Any, **kw: Any) -> str:
+    haystack, needle = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(instr({haystack}, {needle}) > 0)"
+
+
+def index_for(conn: Connection) -> TextIndex:
+    return _FTS if conn.dialect.name == "sqlite" else _SCAN
+
+
+# --- SQLite FTS5 ------------------------------------------------------------------------------
+
+
+def within_edits(a: str, b: str, limit: int) -> bool:
+    """`a` becomes `b` in at most `limit` edits (insert, delete, replace, swap two neighbours).
+
+    Strips the common ends and branches on the first difference: at most 4**limit slices, each
+    compared in C, which beats a dynamic-programming table in Python for the short words here.
+    """
+    if abs(len(a) - len(b)) > limit:
+        return False
+    start = 0
+    shortest = min(len(a), len(b))
+    while start < shortest and a[start] == b[start]:
+        start += 1
+    a, b = a[start:], b[start:]
+    while a and b and a[-1] == b[-1]:
+        a, b = a[:-1], b[:-1]
+    if not a or not b:
+        return max(len(a), len(b)) <= limit
+    if limit == 0:
+        return False
+    rest = limit - 1
+    return (
+        within_edits(a[1:], b[1:], rest)
+        or within_edits(a[1:], b, rest)
+        or within_edits(a, b[1:], rest)
+        or (len(a) > 1 and len(b) > 1 and a[0] == b[1] and a[1] == b[0] and within_edits(a[2:], b[2:], rest))
+    )
+
+
+def allowed_edits(word: str) -> int:
+    return 2 if len(word) >= 8 else 1 if len(word) >= 4 else 0
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+class _DrivenBy(Join):
+    """A join SQLite runs left side first (CROSS JOIN): the text matches drive the lookups.
+
+    Without statistics SQLite's planner may otherwise walk every row of the knowledge base and
+    run the full-text match once per row, which is thousands of times slower.
+    """
+
+    inherit_cache = True
+
+
+@compiles(_DrivenBy, "sqlite")
+def _driven_by_sqlite(join: _DrivenBy, compiler: Any, **kw: Any) -> str:
+    # "<left> JOIN <right> ON <on>"; the right side is a table and the ON clause an equality.
+    left, _, rest = compiler.visit_join(join, **kw).rpartition(" JOIN ")
+    return f"{left} CROSS JOIN {rest}"
+
+
+class FtsIndex:
+    _fts = table(FTS, column("rowid"))
+
+    def matching(
+        self, conn: Connection, queries: Sequence[TextQuery]
+    ) -> tuple[FromClause, ColumnElement[float]] | None:
+        weights = dict.fromkeys(COLUMNS, 0.0)
+        clauses: list[str] = []
+        for query in queries:
+            values = [e for e in (self._value(conn, v, query) for v in query.values) if e is not None]
+            if values:
+                clauses.append(f"{query.column} : ({' OR '.join(values)})")
+                weights[query.column] = max(weights[query.column], query.weight)
+        if not clauses:
+            return None
+        fts: ColumnElement[Any] = literal_column(FTS)
+        score = -func.bm25(fts, *(weights[c] for c in COLUMNS))
+        matched = (
+            select(self._fts.c.rowid.label("seq"), score.label("score"))
+            .where(fts.op("MATCH")(" OR ".join(clauses)))
+            .subquery("matched")
+        )
+        qr = schema.quick_responses
+        return _DrivenBy(matched, qr, matched.c.seq == qr.c.seq), matched.c.score
+
+    def _value(self, conn: Connection, value: str, query: TextQuery) -> str | None:
+        terms = words(value)
+        if not terms:
+            return None
+        parts = []
+        for position, term in enumerate(terms):
+            spellings = [_quoted(term)]
+            if query.prefix and position == len(terms) - 1:
+                spellings.append(_quoted(term) + " *")
+            if query.fuzzy:
+                spellings += [_quoted(t) for t in self._near(conn, term)]
+            parts.append(spellings[0] if len(spellings) == 1 else f"({' OR '.join(spellings)})")
+        return "(" + " AND ".join(parts) + ")"
+
+    def _near(self, conn: Connection, term: str) -> list[str]:
+        limit = allowed_edits(term)
+        if not limit:
+            return []
+        candidates = conn.execute(
+            text(
+                f"SELECT term FROM {TERMS} WHERE term >= :low AND term < :high "
+                "AND length(term) BETWEEN :shortest AND :longest"
+            ),
+            {
+                "low": term[0],
+                "high": chr(ord(term[0]) + 1),
+                "shortest": len(term) - limit,
+                "longest": len(term) + limit,
+            },
+        ).scalars()
+        near = [
+            (1 if limit == 1 or within_edits(term, candidate, 1) else 2, candidate)
+            for candidate in candidates
+            if candidate != term and within_edits(term, candidate, limit)
+        ]
+        return [t for _, t in sorted(near)[:MAX_VARIANTS]]
+
+    def add_terms(self, conn: Connection, texts: Iterable[str | None]) -> None:
+        found: set[str] = set()
+        for value in texts:
+            if value:
+                found.update(words(value))
+        if found:
+            conn.execute(
+                text(f"INSERT OR IGNORE INTO {TERMS}(term) VALUES (:term)"), [{"term": t} for t in found]
+            )
+
+
+_column_list = ", ".join(COLUMNS)
+_new_values = ", ".join(f"new.{c}" for c in COLUMNS)
+_old_values = ", ".join(f"old.{c}" for c in COLUMNS)
+_SQLITE_DDL: Final = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS} USING fts5({_column_list}, content='quick_responses', "
+    "content_rowid='seq', tokenize='unicode61 remove_diacritics 2')",
+    f"CREATE TABLE IF NOT EXISTS {TERMS} (term TEXT PRIMARY KEY) WITHOUT ROWID",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS}_insert AFTER INSERT ON quick_responses BEGIN "
+    f"INSERT INTO {FTS}(rowid, {_column_list}) VALUES (new.seq, {_new_values}); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS}_delete AFTER DELETE ON quick_responses BEGIN "
+    f"INSERT INTO {FTS}({FTS}, rowid, {_column_list}) VALUES ('delete', old.seq, {_old_values}); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS}_update AFTER UPDATE OF {_column_list} ON quick_responses BEGIN "
+    f"INSERT INTO {FTS}({FTS}, rowid, {_column_list}) VALUES ('delete', old.seq, {_old_values}); "
+    f"INSERT INTO {FTS}(rowid, {_column_list}) VALUES (new.seq, {_new_values}); END",
+)
+
+
+def _install(_metadata: Any, conn: Connection, **_kw: Any) -> None:
+    """Create the SQLite index next to the tables; build it from the rows if it is new."""
+    if conn.dialect.name != "sqlite":
+        return
+    existed = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = ?", (FTS,)).first()
+    for statement in _SQLITE_DDL:
+        conn.exec_driver_sql(statement)
+    if existed is None:
+        conn.exec_driver_sql(f"INSERT INTO {FTS}({FTS}) VALUES ('rebuild')")
+        qr = schema.quick_responses
+        rows = conn.execute(select(*(qr.c[c] for c in COLUMNS)))
+        _FTS.add_terms(conn, (value for row in rows for value in row))
+
+
+event.listen(schema.metadata, "after_create", _install)
+
+
+# --- any dialect, no index --------------------------------------------------------------------
+
+
+class ScanIndex:
+    def matching(
+        self, conn: Connection, queries: Sequence[TextQuery]
+    ) -> tuple[FromClause, ColumnElement[float]] | None:
+        qr = schema.quick_responses
+        matched: list[tuple[ColumnElement[bool], float]] = []
+        for query in queries:
+            field = func.lower(qr.c[query.column])
+            values = [
+                and_(*(field.contains(term, autoescape=True) for term in terms))
+                for terms in (words(v) for v in query.values)
+                if terms
+            ]
+            if values:
+                matched.append((or_(*values), query.weight))
+        if not matched:
+            return None
+        score = sum((case((condition, weight), else_=0.0) for condition, weight in matched), literal(0.0))
+        subquery = (
+            select(qr.c.seq.label("seq"), score.label("score"))
+            .where(or_(*(condition for condition, _ in matched)))
+            .subquery("matched")
+        )
+        return subquery.join(qr, subquery.c.seq == qr.c.seq), subquery.c.score
+
+    def add_terms(self, conn: Connection, texts: Iterable[str | None]) -> None:
+        return None
+
+
+_FTS = FtsIndex()
+_SCAN = ScanIndex()
