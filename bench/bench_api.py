@@ -248,13 +248,14 @@ def _wait_until_up(url: str, timeout: float = 20.0) -> None:
             time.sleep(0.02)
 
 
-def bench_http(report: Report, rounds: int, seconds: float, connections: int) -> None:
+def bench_http(report: Report, rounds: int, seconds: float, connections: int, generator: str) -> None:
     import boto3
     from botocore.config import Config
 
     from qconnect_local.testing.server import ServerProcess, free_port
 
-    load: Callable[[str, int, float], LoadResult] = run_wrk if wrk_available() else run_builtin
+    use_wrk = generator == "wrk" or (generator == "auto" and wrk_available())
+    load: Callable[[str, int, float], LoadResult] = run_wrk if use_wrk else run_builtin
     report.generator = (
         f"wrk --latency -t2 -c{connections}" if load is run_wrk else f"built-in closed loop, c{connections}"
     )
@@ -555,6 +556,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short runs: a smoke test, not figures")
     parser.add_argument("--only", choices=["http", "mock", "startup"], action="append", help="run just these")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--generator",
+        choices=["auto", "wrk", "builtin"],
+        default="auto",
+        help="HTTP load generator: wrk when on PATH (auto), else the built-in one",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     parts = args.only or ["http", "mock", "startup"]
@@ -572,6 +579,7 @@ def main() -> None:
             rounds=1 if args.quick else 3,
             seconds=2 if args.quick else 10,
             connections=args.connections,
+            generator=args.generator,
         )
     if "mock" in parts:
         print("mock_qconnect() vs boto3 floor:", flush=True)

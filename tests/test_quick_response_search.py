@@ -584,7 +584,7 @@ def test_an_index_missing_from_an_existing_database_is_built_on_open(tmp_path: P
     _insert(store, str(uuid.uuid4()), ITEMS)
     with store.write() as conn:
         for name in (f"{FTS}_insert", f"{FTS}_delete", f"{FTS}_update"):
-            conn.execute(text(f"DROP TRIGGER {name}"))
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
         conn.execute(text(f"DROP TABLE {FTS}"))
         conn.execute(text(f"DROP TABLE {TERMS}"))
     store.close()

@@ -23,10 +23,11 @@ write.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
 
 from qconnect_local.protocol.errors import ServiceError, conflict, not_found, validation_error
 from qconnect_local.service import idempotency, knowledge_bases
@@ -37,6 +38,7 @@ from qconnect_local.service.registry import operation
 from qconnect_local.service.resources import ParsedArn, resolve_id
 from qconnect_local.service.tags import TAGGABLE, drop_tags, put_tags, tags_of
 from qconnect_local.spec.documented import quick_response_languages
+from qconnect_local.store.bulk import BulkInsert
 from qconnect_local.store.prepared import Prepared
 from qconnect_local.store.schema import quick_responses as qr_table
 from qconnect_local.store.search import index_for, list_text
@@ -173,10 +175,24 @@ def _columns(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _texts(rows: list[dict[str, Any]]) -> Iterator[str | None]:
+    return (row[c] for row in rows for c in ("name", "content", "description", "shortcut_key"))
+
+
 def _index(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    index_for(conn).add_terms(
-        conn, (row[c] for row in rows for c in ("name", "content", "description", "shortcut_key"))
-    )
+    """After an update: the index's own trigger re-indexes the row; typo tolerance learns its words."""
+    index_for(conn).add_terms(conn, _texts(rows))
+
+
+_BULK = BulkInsert(qr_table, [c.name for c in qr_table.columns if c.name != "seq"])
+_LAST_SEQ = select(func.coalesce(func.max(qr_table.c.seq), 0))
+
+
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert rows and index them as one batch."""
+    after_seq = int(conn.execute(_LAST_SEQ).scalar_one())
+    _BULK.run(conn, rows)
+    index_for(conn).rows_inserted(conn, after_seq, _texts(rows))
 
 
 def _check_unique(conn: Connection, kb_id: str, values: dict[str, Any], own_id: str | None = None) -> None:
@@ -245,8 +261,7 @@ def insert_many(
         for item in items
     ]
     if rows:
-        conn.execute(insert(qr_table), rows)
-        _index(conn, rows)
+        _insert(conn, rows)
     return len(rows)
 
 
@@ -295,8 +310,7 @@ def create_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             "created_at": now,
             "modified_at": now,
         }
-        conn.execute(insert(qr_table).values(row))
-        _index(conn, [row])
+        _insert(conn, [row])
         put_tags(conn, qr_arn(call, kb.id, qr_id), params.get("tags") or {})
         idempotency.remember(conn, call, params, qr_id)
         return _with_tags(conn, call, _find(conn, kb.id, qr_id))

