@@ -249,8 +249,6 @@ def _wait_until_up(url: str, timeout: float = 20.0) -> None:
 
 
 def bench_http(report: Report, rounds: int, seconds: float, connections: int, generator: str) -> None:
-    import boto3
-    from botocore.config import Config
 
     from qconnect_local.testing.server import ServerProcess, free_port
 
@@ -260,14 +258,7 @@ def bench_http(report: Report, rounds: int, seconds: float, connections: int, ge
         f"wrk --latency -t2 -c{connections}" if load is run_wrk else f"built-in closed loop, c{connections}"
     )
     with ServerProcess("--in-memory") as server, tempfile.TemporaryDirectory() as tmp:
-        client = boto3.client(
-            "qconnect",
-            region_name=REGION,
-            endpoint_url=server.url,
-            aws_access_key_id=ACCOUNT,
-            aws_secret_access_key="secret",
-            config=Config(retries={"max_attempts": 1}),
-        )
+        client = server.client(account=ACCOUNT, region=REGION)
         kb = client.create_knowledge_base(
             name="bench", knowledgeBaseType="QUICK_RESPONSES", description="benchmark", tags={"team": "bench"}
         )["knowledgeBase"]

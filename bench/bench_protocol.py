@@ -77,7 +77,10 @@ def _request(name: str, params: dict[str, Any]) -> tuple[Request, dict[str, str]
     return request, default_router().match(request.method, request.raw_path).labels
 
 
-def _cases() -> dict[str, Callable[[], Any]]:
+def _cases(
+    parse: Callable[..., Any] = parse_input, serialize: Callable[..., Any] = serialize_output
+) -> dict[str, Callable[[], Any]]:
+    """The timed calls; `parse`/`serialize` may be another version of the two, to compare."""
     get_kb, get_job, list_kb = (
         operation("GetKnowledgeBase"),
         operation("GetImportJob"),
@@ -102,13 +105,13 @@ def _cases() -> dict[str, Callable[[], Any]]:
         "ListKnowledgeBases": _request("ListKnowledgeBases", {"maxResults": 10, "nextToken": "t" * 40}),
     }
     cases: dict[str, Callable[[], Any]] = {
-        "serialize GetKnowledgeBase": lambda: serialize_output(get_kb, kb_out, "r"),
-        "serialize ListKnowledgeBases (10)": lambda: serialize_output(list_kb, list_out, "r"),
-        "serialize GetImportJob": lambda: serialize_output(get_job, job_out, "r"),
+        "serialize GetKnowledgeBase": lambda: serialize(get_kb, kb_out, "r"),
+        "serialize ListKnowledgeBases (10)": lambda: serialize(list_kb, list_out, "r"),
+        "serialize GetImportJob": lambda: serialize(get_job, job_out, "r"),
     }
     for name, (request, labels) in requests.items():
         op = operation(name)
-        cases[f"parse {name}"] = lambda op=op, request=request, labels=labels: parse_input(op, request, labels)
+        cases[f"parse {name}"] = lambda op=op, request=request, labels=labels: parse(op, request, labels)
     return cases
 
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from conftest import Target
 from importing import all_quick_responses, quick_response_kb, start_import, upload, wait_for_job
@@ -17,23 +14,12 @@ from qconnect_local.testing.server import ServerProcess
 ROWS = 30_000
 
 
-def client(server: ServerProcess) -> Any:
-    return boto3.client(
-        "qconnect",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDEXAMPLE",
-        aws_secret_access_key="secret",
-        config=Config(retries={"max_attempts": 1}),
-    )
-
-
 @pytest.mark.slow
 def test_sigkill_during_an_import_then_restart_imports_every_row_once(tmp_path: Path) -> None:
     body = "Name,Content\n" + "".join(f"response {i},Content number {i}\n" for i in range(ROWS))
     server = ServerProcess("--quick-response-quota", str(ROWS * 2), data_dir=tmp_path / "data").start()
     try:
-        qc = client(server)
+        qc = server.client()
         target = Target("server", server.url, None)
         kb = quick_response_kb(qc)
         up = upload(target, qc, kb["knowledgeBaseId"], body.encode())
@@ -50,7 +36,7 @@ def test_sigkill_during_an_import_then_restart_imports_every_row_once(tmp_path: 
         server.kill()
 
         server.start()
-        qc = client(server)
+        qc = server.client()
         finished = wait_for_job(qc, kb["knowledgeBaseId"], job["importJobId"], timeout=120)
 
         assert finished["status"] == "COMPLETE"

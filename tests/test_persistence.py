@@ -9,9 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 
 from qconnect_local.testing.server import ServerProcess
 
@@ -19,14 +17,7 @@ ACCOUNT = "111122223333"
 
 
 def client(server: ServerProcess, region: str = "us-east-1") -> Any:
-    return boto3.client(
-        "qconnect",
-        region_name=region,
-        endpoint_url=server.url,
-        aws_access_key_id=ACCOUNT,
-        aws_secret_access_key="secret",
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return server.client(account=ACCOUNT, region=region)
 
 
 def populate(qc: Any) -> list[dict[str, Any]]:

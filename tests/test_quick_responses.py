@@ -469,3 +469,24 @@ def test_the_older_wisdom_client_sees_the_same_quick_responses(qc: Any, make_cli
         knowledgeBaseId=kb["knowledgeBaseId"], name="Greeting", content={"content": "Hello!"}
     )["quickResponse"]
     assert get(qc, kb["knowledgeBaseId"], made["quickResponseId"])["name"] == "Greeting"
+
+
+def test_deleting_a_knowledge_base_leaves_no_tag_rows_of_its_quick_responses() -> None:
+    from sqlalchemy import select
+
+    from qconnect_local.store.schema import tags as tag_table
+    from qconnect_local.testing.mock import mock_qconnect
+
+    with mock_qconnect() as mock:
+        qc = boto3.client("qconnect", region_name="us-east-1")
+        kb = new_kb(qc)
+        for i in range(3):
+            create(qc, kb["knowledgeBaseId"], name=f"qr{i}", tags={"team": "support", "n": str(i)})
+        other = qc.create_knowledge_base(name="other", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]
+        create(qc, other["knowledgeBaseId"], name="kept", tags={"team": "other"})
+
+        qc.delete_knowledge_base(knowledgeBaseId=kb["knowledgeBaseId"])
+
+        with mock.runtime.store.read() as conn:
+            arns = conn.execute(select(tag_table.c.resource_arn).distinct()).scalars().all()
+            assert [arn.rsplit("/", 2)[1] for arn in arns] == [other["knowledgeBaseId"]]

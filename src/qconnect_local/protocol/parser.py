@@ -7,6 +7,11 @@ Unknown members are ignored, as AWS does. Constraints are the validator's job, n
 but what no model value can be is refused here: integers outside the 32/64-bit range of
 `integer`/`long`, non-finite numbers, lone UTF-16 surrogates and nesting deeper than
 `MAX_NESTING` (so no later step can overflow the stack or fail to encode a reply).
+
+The model is read once, not per request: each operation gets a plan (where every member comes
+from, and its converter) and each body shape a converter closure, cached by shape name like
+the validator's checkers. Strings and booleans, most of any body, are taken after a bare type
+check; anything else goes through its shape's converter, which owns every error message.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ import binascii
 import json
 import math
 import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, Shape
 
-from qconnect_local.protocol.errors import serialization_error
+from qconnect_local.protocol.errors import ServiceError, serialization_error
 from qconnect_local.protocol.http import Request
 
 MAX_NESTING = 100  # JSON levels; the model's deepest non-recursive input nests 12
@@ -30,42 +38,100 @@ _RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
+Converter = Callable[[Any, str, int], Any]  # (JSON value, path, depth) -> parameter value
+# (wire name, parameter name, JSON types taken as they are or None, converter)
+Entry = tuple[str, str, tuple[type, ...] | None, Converter]
+
 
 def parse_input(op: OperationModel, request: Request, labels: dict[str, str]) -> dict[str, Any]:
-    shape = op.input_shape
-    if shape is None:
-        return {}
+    plan = _PLANS.get(op) or _plan(op)
     params: dict[str, Any] = {}
-    body_members: dict[str, Shape] = {}
     query: dict[str, list[str]] | None = None
-    for name, member in shape.members.items():
-        location = member.serialization.get("location")
-        wire_name = member.serialization.get("name", name)
+    for location, name, wire_name, text_shape, is_list in plan.steps:
         if location == "uri":
             if wire_name in labels:
-                params[name] = _from_text(member, labels[wire_name], name)
+                text = labels[wire_name]
+                params[name] = text if text_shape is None else _from_text(text_shape, text, name)
         elif location == "querystring":
             if query is None:
                 query = _query(request.query_string)
             if wire_name in query:
                 values = query[wire_name]
-                if member.type_name == "list":
-                    params[name] = [_from_text(member.member, v, name) for v in values]
+                if is_list:
+                    params[name] = [
+                        v if text_shape is None else _from_text(text_shape, v, name) for v in values
+                    ]
                 else:
-                    params[name] = _from_text(member, values[-1], name)
-        elif location == "header":
-            value = request.headers.get(wire_name.lower())
-            if value is not None:
-                params[name] = _from_text(member, value, name)
+                    text = values[-1]
+                    params[name] = text if text_shape is None else _from_text(text_shape, text, name)
         else:
-            body_members[wire_name] = member
-    if body_members:
+            value = request.headers.get(wire_name)
+            if value is not None:
+                params[name] = value if text_shape is None else _from_text(text_shape, value, name)
+    if plan.body:
         document = _json_body(request.body)
-        for wire_name, member in body_members.items():
+        for wire_name, name, types, convert in plan.body:
             value = document.get(wire_name)
             if value is not None:
-                params[_member_name(shape, wire_name)] = _from_json(member, value, wire_name, 1)
+                if types is not None and isinstance(value, types):
+                    params[name] = value
+                else:
+                    params[name] = convert(value, wire_name, 1)
     return params
+
+
+# --- per-operation plans ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    # (location, member, wire name (lower-case for headers), shape to convert text to or None
+    # when the text is the value, whether a query member is a list), in model order
+    steps: tuple[tuple[str, str, str, Shape | None, bool], ...]
+    body: tuple[Entry, ...]
+
+
+_PLANS: dict[OperationModel, _Plan] = {}
+# Compiling happens under this lock (handlers run on several threads), so nobody but the
+# compiling thread ever sees the trampoline of a recursive shape before it is filled in.
+_LOCK = threading.Lock()
+_TEXT_KINDS = frozenset({"integer", "long", "float", "double", "boolean", "timestamp"})
+
+
+def _plan(op: OperationModel) -> _Plan:
+    with _LOCK:
+        plan = _PLANS.get(op) or _PLANS.setdefault(op, _build_plan(op))
+        return plan
+
+
+def _build_plan(op: OperationModel) -> _Plan:
+    shape = op.input_shape
+    if shape is None:
+        return _Plan((), ())
+    steps: list[tuple[str, str, str, Shape | None, bool]] = []
+    body_members: dict[str, Shape] = {}
+    for name, member in shape.members.items():
+        location = member.serialization.get("location")
+        wire_name = member.serialization.get("name", name)
+        if location in ("uri", "querystring", "header"):
+            is_list = location == "querystring" and member.type_name == "list"
+            text_shape = member.member if is_list else member
+            steps.append(
+                (
+                    location,
+                    name,
+                    wire_name.lower() if location == "header" else wire_name,
+                    text_shape if text_shape.type_name in _TEXT_KINDS else None,
+                    is_list,
+                )
+            )
+        else:
+            body_members[wire_name] = member
+    body = tuple(
+        (wire_name, _member_name(shape, wire_name), _as_is(member), _converter(member))
+        for wire_name, member in body_members.items()
+    )
+    return _Plan(tuple(steps), body)
 
 
 def _member_name(shape: Shape, wire_name: str) -> str:
@@ -73,6 +139,9 @@ def _member_name(shape: Shape, wire_name: str) -> str:
         if member.serialization.get("name", name) == wire_name:
             return str(name)
     return wire_name
+
+
+# --- text: labels, query strings, headers -------------------------------------------------------
 
 
 def _query(query_string: str) -> dict[str, list[str]]:
@@ -84,31 +153,6 @@ def _query(query_string: str) -> dict[str, list[str]]:
     for key, value in pairs:
         out.setdefault(key, []).append(value)
     return out
-
-
-def _json_body(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        return {}
-    try:
-        # Strict UTF-8 first: json.loads(bytes) would let encoded surrogates through.
-        text = body.decode()
-        document = json.loads(text, parse_constant=_no_constant)
-    except ValueError as exc:  # UnicodeDecodeError included
-        raise serialization_error(f"Request body is not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise serialization_error("Request body is nested too deeply") from exc
-    if not isinstance(document, dict):
-        raise serialization_error("Request body must be a JSON object")
-    if _SURROGATE_ESCAPE.search(text):  # escapes may pair up into one character, or not
-        try:
-            json.dumps(document, ensure_ascii=False).encode()
-        except UnicodeEncodeError as exc:
-            raise serialization_error("Request body contains an unpaired UTF-16 surrogate") from exc
-    return document
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _from_text(shape: Shape, text: str, path: str) -> Any:
@@ -132,6 +176,39 @@ def _from_text(shape: Shape, text: str, path: str) -> Any:
     return text
 
 
+# --- the JSON body ------------------------------------------------------------------------------
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        # Strict UTF-8 first: json.loads(bytes) would let encoded surrogates through.
+        text = body.decode()
+        if text.startswith("\ufeff"):  # what json.loads refuses before decoding
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        document = _DECODER.decode(text)
+    except ValueError as exc:  # UnicodeDecodeError included
+        raise serialization_error(f"Request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise serialization_error("Request body is nested too deeply") from exc
+    if not isinstance(document, dict):
+        raise serialization_error("Request body must be a JSON object")
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):  # escapes may pair up into one character, or not
+        try:
+            json.dumps(document, ensure_ascii=False).encode()
+        except UnicodeEncodeError as exc:
+            raise serialization_error("Request body contains an unpaired UTF-16 surrogate") from exc
+    return document
+
+
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "boolean": (bool,),
@@ -145,6 +222,8 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "blob": (str,),
     "timestamp": (int, float, str),
 }
+# Kinds whose JSON value is the parameter as it is, once its type is right (no bool/int overlap).
+_AS_IS = frozenset({"string", "boolean"})
 
 
 def _json_type_ok(kind: str, value: Any) -> bool:
@@ -176,46 +255,12 @@ def _too_deep(value: Any, budget: int) -> bool:
     return False
 
 
-def _from_json(shape: Shape, value: Any, path: str, depth: int) -> Any:
-    kind = shape.type_name
-    if depth > MAX_NESTING:
-        raise serialization_error(f"Value at '{path}' is nested more than {MAX_NESTING} levels deep")
-    if shape.metadata.get("document"):
-        if _too_deep(value, MAX_NESTING - depth):
-            raise serialization_error(f"Value at '{path}' is nested more than {MAX_NESTING} levels deep")
-        return value
-    if not _json_type_ok(kind, value):
-        raise serialization_error(f"Value at '{path}' must be of type {kind}, got {type(value).__name__}")
-    if kind == "structure":
-        out: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            item = value.get(member.serialization.get("name", name))
-            if item is not None:
-                out[name] = _from_json(member, item, f"{path}.{name}", depth + 1)
-        return out
-    if kind == "list":
-        member = shape.member
-        return [_from_json(member, item, f"{path}.{i + 1}.member", depth + 1) for i, item in enumerate(value)]
-    if kind == "map":
-        key_shape, value_shape = shape.key, shape.value
-        inner = depth + 1
-        return {
-            _from_json(key_shape, k, f"{path}.key", inner): _from_json(value_shape, v, f"{path}.{k}", inner)
-            for k, v in value.items()
-            if v is not None
-        }
-    if kind in _RANGES:
-        return _in_range(kind, value, path)
-    if kind in ("float", "double"):
-        return _finite(value, path)
-    if kind == "timestamp":
-        return _timestamp(value, path)
-    if kind == "blob":
-        try:
-            return base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise serialization_error(f"Value at '{path}' is not valid base64") from exc
-    return value
+def _nested(path: str) -> ServiceError:
+    return serialization_error(f"Value at '{path}' is nested more than {MAX_NESTING} levels deep")
+
+
+def _wrong_type(kind: str, value: Any, path: str) -> ServiceError:
+    return serialization_error(f"Value at '{path}' must be of type {kind}, got {type(value).__name__}")
 
 
 def _timestamp(value: Any, path: str) -> datetime:
@@ -229,3 +274,139 @@ def _timestamp(value: Any, path: str) -> datetime:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError) as exc:
         raise serialization_error(f"Value '{value}' at '{path}' is not a valid timestamp") from exc
+
+
+def _base64(value: str, path: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise serialization_error(f"Value at '{path}' is not valid base64") from exc
+
+
+# --- per-shape converters -----------------------------------------------------------------------
+
+_CACHE: dict[str, Converter] = {}
+
+
+def _converter(shape: Shape) -> Converter:
+    """The compiled converter for `shape`; call with `_LOCK` held."""
+    found = _CACHE.get(shape.name)
+    if found is not None:
+        return found
+    # Recursive shapes: register a trampoline before compiling the body.
+    slot: list[Converter] = []
+    _CACHE[shape.name] = lambda value, path, depth: slot[0](value, path, depth)
+    compiled = _build(shape)
+    slot.append(compiled)
+    _CACHE[shape.name] = compiled
+    return compiled
+
+
+def _as_is(shape: Shape) -> tuple[type, ...] | None:
+    """The JSON types a value of `shape` is taken as, after a bare type check; None: convert it."""
+    if shape.type_name in _AS_IS and not shape.metadata.get("document"):
+        return _JSON_TYPES[shape.type_name]
+    return None
+
+
+def _build(shape: Shape) -> Converter:
+    kind = shape.type_name
+    if shape.metadata.get("document"):
+        return _document
+    if kind == "structure":
+        return _structure(
+            tuple(
+                (member.serialization.get("name", name), name, _as_is(member), _converter(member))
+                for name, member in shape.members.items()
+            )
+        )
+    if kind == "list":
+        return _list(shape.member)
+    if kind == "map":
+        return _map(shape.key, shape.value)
+    if kind in _RANGES:
+        return _scalar(kind, lambda value, path: _in_range(kind, value, path))
+    if kind in ("float", "double"):
+        return _scalar(kind, _finite)
+    if kind == "timestamp":
+        return _scalar(kind, _timestamp)
+    if kind == "blob":
+        return _scalar(kind, _base64)
+    return _scalar(kind, None)
+
+
+def _document(value: Any, path: str, depth: int) -> Any:
+    if depth > MAX_NESTING or _too_deep(value, MAX_NESTING - depth):
+        raise _nested(path)
+    return value
+
+
+def _scalar(kind: str, finish: Callable[[Any, str], Any] | None) -> Converter:
+    def convert(value: Any, path: str, depth: int) -> Any:
+        if depth > MAX_NESTING:
+            raise _nested(path)
+        if not _json_type_ok(kind, value):
+            raise _wrong_type(kind, value, path)
+        return value if finish is None else finish(value, path)
+
+    return convert
+
+
+def _structure(entries: tuple[Entry, ...]) -> Converter:
+    def convert(value: Any, path: str, depth: int) -> dict[str, Any]:
+        if depth > MAX_NESTING:
+            raise _nested(path)
+        if not isinstance(value, dict):
+            raise _wrong_type("structure", value, path)
+        inner = depth + 1
+        fast = inner <= MAX_NESTING
+        out: dict[str, Any] = {}
+        for wire_name, name, types, child in entries:
+            item = value.get(wire_name)
+            if item is not None:
+                if fast and types is not None and isinstance(item, types):
+                    out[name] = item
+                else:
+                    out[name] = child(item, f"{path}.{name}", inner)
+        return out
+
+    return convert
+
+
+def _list(member: Shape) -> Converter:
+    types, child = _as_is(member), _converter(member)
+
+    def convert(value: Any, path: str, depth: int) -> list[Any]:
+        if depth > MAX_NESTING:
+            raise _nested(path)
+        if not isinstance(value, list):
+            raise _wrong_type("list", value, path)
+        inner = depth + 1
+        if types is not None and inner <= MAX_NESTING and all(isinstance(item, types) for item in value):
+            return value
+        return [child(item, f"{path}.{i + 1}.member", inner) for i, item in enumerate(value)]
+
+    return convert
+
+
+def _map(key: Shape, item: Shape) -> Converter:
+    key_types, key_child = _as_is(key), _converter(key)
+    types, child = _as_is(item), _converter(item)
+
+    def convert(value: Any, path: str, depth: int) -> dict[Any, Any]:
+        if depth > MAX_NESTING:
+            raise _nested(path)
+        if not isinstance(value, dict):
+            raise _wrong_type("map", value, path)
+        inner = depth + 1
+        out = {k: v for k, v in value.items() if v is not None}
+        if (
+            key_types is not None
+            and types is not None
+            and inner <= MAX_NESTING
+            and all(isinstance(k, key_types) and isinstance(v, types) for k, v in out.items())
+        ):
+            return out
+        return {key_child(k, f"{path}.key", inner): child(v, f"{path}.{k}", inner) for k, v in out.items()}
+
+    return convert

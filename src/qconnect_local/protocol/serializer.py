@@ -4,13 +4,23 @@ Timestamps follow each shape's `timestampFormat` (epoch-second numbers by defaul
 restJson1, ISO-8601 where the model says so); `None` members are left out, never sent as
 `null`; a 204 carries no body. Errors get `X-Amzn-Errortype`, the modeled members and the
 model's status.
+
+Walking botocore `Shape` objects on every response cost a quarter of a request's CPU, so the
+model is read once: each shape compiles to an encoder (cached by shape name, like the
+validator's checkers) and each operation to a plan. A shape whose values go out as they are
+(strings, numbers, booleans, documents) compiles to `None`, and callers skip the call.
 """
 
 from __future__ import annotations
 
+import _json
 import base64
 import json
-from datetime import UTC, datetime
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 from botocore.model import OperationModel, Shape
@@ -20,25 +30,25 @@ from qconnect_local.protocol.http import Response
 
 JSON = "application/json"
 
+Encoder = Callable[[Any], Any]
+Member = tuple[str, str, Encoder | None]  # (member name, wire name, encoder or None: as it is)
+
 
 def serialize_output(op: OperationModel, output: dict[str, Any] | None, request_id: str) -> Response:
-    status = int(op.http.get("responseCode", 200))
+    plan = _PLANS.get(op) or _plan(op)
+    status = plan.status
     headers = [("x-amzn-RequestId", request_id)]
-    shape = op.output_shape
     body: dict[str, Any] = {}
-    if shape is not None and output:
-        for name, member in shape.members.items():
+    if plan.has_shape and output:
+        for name, wire_name, encode in plan.headers:
             value = output.get(name)
-            if value is None:
-                continue
-            location = member.serialization.get("location")
-            wire_name = member.serialization.get("name", name)
-            if location == "header":
-                headers.append((wire_name, str(to_json(member, value))))
-            elif location == "statusCode":
+            if value is not None:
+                headers.append((wire_name, str(value if encode is None else encode(value))))
+        for name in plan.status_members:
+            value = output.get(name)
+            if value is not None:
                 status = int(value)
-            else:
-                body[wire_name] = to_json(member, value)
+        body = plan.body(output)
     if status == 204:
         return Response(204, headers)
     headers.append(("Content-Type", JSON))
@@ -55,9 +65,17 @@ def serialize_error(error: ServiceError, request_id: str) -> Response:
     return Response(error.status, headers, dumps(body))
 
 
+# What `json.dumps(separators=(",", ":"), ensure_ascii=False)` runs, built once instead of per
+# call (a third of a small reply's encoding time). Without circular-reference markers: a cycle,
+# which only a handler bug could make, fails as a RecursionError instead of a ValueError.
+_encode_json = _json.make_encoder(
+    None, json.JSONEncoder().default, _json.encode_basestring, None, ":", ",", False, False, True
+)
+
+
 def dumps(document: Any) -> bytes:
     """Compact UTF-8 JSON; never raises on text, since error replies are built with it too."""
-    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    text = "".join(_encode_json(document, 0))
     try:
         return text.encode()
     except UnicodeEncodeError:  # a lone surrogate: only an escape can carry it
@@ -65,35 +83,171 @@ def dumps(document: Any) -> bytes:
 
 
 def to_json(shape: Shape, value: Any) -> Any:
-    kind = shape.type_name
-    if kind == "structure" and not shape.metadata.get("document"):
-        out: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            item = value.get(name)
-            if item is not None:
-                out[member.serialization.get("name", name)] = to_json(member, item)
-        return out
-    if kind == "list":
-        member = shape.member
-        return [to_json(member, item) for item in value]
-    if kind == "map":
-        value_shape = shape.value
-        return {k: to_json(value_shape, v) for k, v in value.items() if v is not None}
-    if kind == "timestamp":
-        return format_timestamp(value, shape.serialization.get("timestampFormat", "unixTimestamp"))
-    if kind == "blob":
-        return base64.b64encode(value).decode()
-    return value
+    with _LOCK:
+        encode = _encoder(shape)
+    return value if encode is None else encode(value)
 
 
 def format_timestamp(value: datetime, fmt: str) -> Any:
+    return _FORMATS.get(fmt, _epoch_seconds)(value)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NEAR_EPOCH = 2**33 * 10**6  # microseconds; nearer the epoch a double is within 1 µs of the time
+
+
+def _epoch_seconds(value: datetime) -> Any:
+    """`round(value.timestamp(), 3)`, or an int for a whole second, in half the time.
+
+    From whole microseconds N: unless N lies exactly half-way between two milliseconds, the
+    float `timestamp()` (under 1 µs off near the epoch) rounds to the same millisecond M, and
+    `round` returns the double nearest M/1000, which is what `M / 1000` is.
+    """
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    if fmt == "iso8601":
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if fmt == "rfc822":
-        from email.utils import format_datetime
+    micros = (value - _EPOCH) // _MICROSECOND
+    if micros % 1_000_000 == 0:
+        return micros // 1_000_000
+    below = micros % 1000
+    if below == 500 or not -_NEAR_EPOCH < micros < _NEAR_EPOCH:
+        seconds = value.timestamp()
+        return int(seconds) if seconds == int(seconds) else round(seconds, 3)
+    return (micros // 1000 + (below > 500)) / 1000
 
-        return format_datetime(value.astimezone(UTC), usegmt=True)
-    seconds = value.timestamp()
-    return int(seconds) if seconds == int(seconds) else round(seconds, 3)
+
+def _iso8601(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _rfc822(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return format_datetime(value.astimezone(UTC), usegmt=True)
+
+
+_FORMATS: dict[str, Callable[[datetime], Any]] = {"iso8601": _iso8601, "rfc822": _rfc822}
+
+
+# --- per-operation plans ------------------------------------------------------------------------
+
+# Compiling happens under this lock (handlers run on several threads), so nobody but the
+# compiling thread ever sees the trampoline of a recursive shape before it is filled in.
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    status: int
+    has_shape: bool
+    headers: tuple[Member, ...]  # header name as the wire name
+    status_members: tuple[str, ...]
+    body: Encoder  # the output dict -> the body members only, by wire name
+
+
+_PLANS: dict[OperationModel, _Plan] = {}
+
+
+def _plan(op: OperationModel) -> _Plan:
+    with _LOCK:
+        plan = _PLANS.get(op) or _PLANS.setdefault(op, _build_plan(op))
+        return plan
+
+
+def _build_plan(op: OperationModel) -> _Plan:
+    shape = op.output_shape
+    headers: list[Member] = []
+    status_members: list[str] = []
+    body: list[Member] = []
+    for name, member in shape.members.items() if shape is not None else ():
+        location = member.serialization.get("location")
+        wire_name = member.serialization.get("name", name)
+        if location == "header":
+            headers.append((name, wire_name, _encoder(member)))
+        elif location == "statusCode":
+            status_members.append(name)
+        else:
+            body.append((name, wire_name, _encoder(member)))
+    return _Plan(
+        status=int(op.http.get("responseCode", 200)),
+        has_shape=shape is not None,
+        headers=tuple(headers),
+        status_members=tuple(status_members),
+        body=_structure(tuple(body)),
+    )
+
+
+# --- per-shape encoders -------------------------------------------------------------------------
+
+_CACHE: dict[tuple[str, str | None], Encoder | None] = {}
+
+
+def _encoder(shape: Shape) -> Encoder | None:
+    """The compiled encoder for `shape` (call with `_LOCK` held), or None: values go out as they are."""
+    # A member reference may carry its own timestampFormat: it is part of the key.
+    key = (shape.name, shape.serialization.get("timestampFormat"))
+    if key in _CACHE:
+        return _CACHE[key]
+    # Recursive shapes: register a trampoline before compiling the body.
+    slot: list[Encoder] = []
+    _CACHE[key] = lambda value: slot[0](value)
+    compiled = _build(shape)
+    if compiled is not None:
+        slot.append(compiled)
+    _CACHE[key] = compiled
+    return compiled
+
+
+def _build(shape: Shape) -> Encoder | None:
+    kind = shape.type_name
+    if kind == "structure" and not shape.metadata.get("document"):
+        return _structure(
+            tuple(
+                (name, member.serialization.get("name", name), _encoder(member))
+                for name, member in shape.members.items()
+            )
+        )
+    if kind == "list":
+        return _list(_encoder(shape.member))
+    if kind == "map":
+        return _map(_encoder(shape.value))
+    if kind == "timestamp":
+        return _FORMATS.get(shape.serialization.get("timestampFormat", "unixTimestamp"), _epoch_seconds)
+    if kind == "blob":
+        return _base64
+    return None
+
+
+def _structure(members: tuple[Member, ...]) -> Encoder:
+    def encode(value: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        get = value.get
+        for name, wire_name, child in members:
+            item = get(name)
+            if item is not None:
+                out[wire_name] = item if child is None else child(item)
+        return out
+
+    return encode
+
+
+def _list(child: Encoder | None) -> Encoder:
+    if child is None:
+        return lambda value: value if isinstance(value, list | tuple) else list(value)
+    return lambda value: list(map(child, value))
+
+
+def _map(child: Encoder | None) -> Encoder:
+    if child is None:  # usually nothing to leave out, and then no copy either
+        return lambda value: value if None not in value.values() else _without_none(value)
+    return lambda value: {k: child(v) for k, v in value.items() if v is not None}
+
+
+def _without_none(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in value.items() if v is not None}
+
+
+def _base64(value: Any) -> str:
+    return base64.b64encode(value).decode()

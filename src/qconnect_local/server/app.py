@@ -2,13 +2,17 @@
 
 Deliberately no web framework: routing is the model's, and a framework's per-request
 machinery would cost a large share of the time GetKnowledgeBase takes (see
-docs/benchmarks.md). Handlers are synchronous and run on the event loop thread: every store
-call is short, and the import worker runs on threads of its own.
+docs/benchmarks.md). Handlers are synchronous. Reads (GET, HEAD) run on the event loop thread:
+in WAL mode they never wait. Everything that writes runs on a small thread pool, because a
+write may wait for the store's write lock while an import commits, and the loop must keep
+answering meanwhile. The import worker runs on threads of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from qconnect_local.protocol.http import Request, Response
@@ -18,6 +22,7 @@ from qconnect_local.server.control import PREFIX, handle_control
 from qconnect_local.server.dispatch import handle_api
 from qconnect_local.service.links import LinkError
 
+READ_METHODS = frozenset({"GET", "HEAD"})
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -43,8 +48,11 @@ def route(runtime: Runtime, request: Request, scheme: str = "http") -> Response:
 
 
 class App:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, write_threads: int = 8) -> None:
         self.runtime = runtime
+        # Writes may wait for the store's write lock (an import commits in one transaction), so
+        # they run on threads: the event loop keeps serving reads, which never wait in WAL mode.
+        self._writers = ThreadPoolExecutor(write_threads, thread_name_prefix="qconnect-write")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -64,7 +72,13 @@ class App:
             await self._blob(request, receive, send)
             return
         request.body = await _read_body(receive)
-        await _send(send, route(self.runtime, request, scope.get("scheme", "http")))
+        scheme = scope.get("scheme", "http")
+        if request.method in READ_METHODS:
+            response = route(self.runtime, request, scheme)
+        else:
+            loop = asyncio.get_running_loop()
+            response = await loop.run_in_executor(self._writers, route, self.runtime, request, scheme)
+        await _send(send, response)
 
     async def _blob(self, request: Request, receive: Receive, send: Send) -> None:
         """Signed links, streamed both ways: uploads can be far larger than what we buffer."""
@@ -88,7 +102,8 @@ class App:
                     return
                 receiver.write(message.get("body", b""))
                 more = message.get("more_body", False)
-            response = blob_routes.put_response(receiver.finish())
+            etag = await asyncio.get_running_loop().run_in_executor(self._writers, receiver.finish)
+            response = blob_routes.put_response(etag)
         except LinkError as error:
             receiver.abort()
             response = blob_routes.error_response(error)
@@ -99,13 +114,10 @@ class App:
 
 
 async def _send(send: Send, response: Response, chunks: Iterator[bytes] | None = None) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": response.status,
-            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers],
-        }
-    )
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    if chunks is None and response.header("content-length") is None:
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
     if chunks is None:
         await send({"type": "http.response.body", "body": response.body})
         return

@@ -36,13 +36,13 @@ from qconnect_local.service.pagination import fetch_page
 from qconnect_local.service.quick_response_contents import PLAIN, contents_of
 from qconnect_local.service.registry import operation
 from qconnect_local.service.resources import ParsedArn, resolve_id
-from qconnect_local.service.tags import TAGGABLE, drop_tags, put_tags, tags_of
+from qconnect_local.service.tags import TAGGABLE, drop_tags, drop_tags_under, put_tags, tags_of
+from qconnect_local.spec.documented import QUICK_RESPONSE_CHANNELS as CHANNELS
 from qconnect_local.spec.documented import quick_response_languages
 from qconnect_local.store.bulk import BulkInsert
 from qconnect_local.store.prepared import Prepared
 from qconnect_local.store.schema import quick_responses as qr_table
 from qconnect_local.store.search import index_for, list_text
-from qconnect_local.worker.csv_format import CHANNELS
 
 ARN_TYPE: Final = "quick-response"
 KB_TYPE: Final = "QUICK_RESPONSES"
@@ -267,9 +267,7 @@ def insert_many(
 
 def delete_all_for_knowledge_base(conn: Connection, call: Call, kb_id: str) -> None:
     """Remove the quick responses (and their tags) of a knowledge base being deleted."""
-    ids = conn.execute(select(qr_table.c.id).where(qr_table.c.knowledge_base_id == kb_id)).scalars().all()
-    for qr_id in ids:
-        drop_tags(conn, qr_arn(call, kb_id, qr_id))
+    drop_tags_under(conn, qr_arn(call, kb_id, ""))
     conn.execute(delete(qr_table).where(qr_table.c.knowledge_base_id == kb_id))
 
 

@@ -68,6 +68,18 @@ def drop_tags(conn: Connection, arn: str) -> None:
     conn.execute(delete(tag_table).where(tag_table.c.resource_arn == arn))
 
 
+def drop_tags_under(conn: Connection, arn_prefix: str) -> None:
+    """Remove the tags of every resource whose ARN starts with `arn_prefix`, in one statement.
+
+    A range on the primary key rather than LIKE, so the index answers it on every dialect.
+    """
+    conn.execute(
+        delete(tag_table).where(
+            tag_table.c.resource_arn >= arn_prefix, tag_table.c.resource_arn < arn_prefix + "\uffff"
+        )
+    )
+
+
 def _existing_resource(conn: Connection, call: Call, arn: str) -> str:
     parsed = parse_arn(arn)
     check = TAGGABLE.get(parsed.resource_type) if parsed else None

@@ -26,3 +26,9 @@ def documented_codes(operation_name: str, member: str) -> tuple[str, ...]:
 def quick_response_languages() -> tuple[str, ...]:
     """de_DE, en_US, es_ES, …: the languages CreateQuickResponse documents as supported."""
     return documented_codes("CreateQuickResponse", "language")
+
+
+# The model's channel members are free strings and their documentation lists no values; AWS's
+# admin guide names these two channels for quick responses. The one place both the API and the
+# CSV import read them from.
+QUICK_RESPONSE_CHANNELS: tuple[str, ...] = ("Chat", "Email")

@@ -60,6 +60,22 @@ class ServerProcess:
                     raise
                 time.sleep(0.02)
 
+    def client(
+        self, service: str = "qconnect", *, account: str = "123456789012", region: str = "us-east-1"
+    ) -> Any:
+        """A boto3 client on this server (no retries, so a test sees each answer as it is)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id=account,
+            aws_secret_access_key="secret",
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+
     def control(self, name: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = json.dumps(body or {}).encode()
         request = urllib.request.Request(f"{self.url}/_qconnect/{name}", data=data, method="POST")

@@ -26,7 +26,7 @@ from botocore.model import Shape, StructureShape
 
 from qconnect_local.protocol.validator import Checker, checker
 from qconnect_local.spec import operation
-from qconnect_local.spec.documented import quick_response_languages
+from qconnect_local.spec.documented import QUICK_RESPONSE_CHANNELS, quick_response_languages
 
 OPERATION: Final = "CreateQuickResponse"
 TEMPLATE_MARKER: Final = "<*Required field>"
@@ -38,7 +38,7 @@ MAX_RECORD_CHARS: Final = 4 * 1024 * 1024
 # maximum for GroupingValues; if a future model does, that one wins (see `_routing_profile_limit`).
 ROUTING_PROFILES_QUOTA: Final = 40
 ROUTING_PROFILE_CRITERIA: Final = "RoutingProfileArn"
-CHANNELS: Final = ("Chat", "Email")
+CHANNELS: Final = QUICK_RESPONSE_CHANNELS
 CONTENT_FORMATS: Final = ("plain", "markdown")
 CONTENT_TYPE_PREFIX: Final = "application/x.quickresponse;format="
 TRUE_WORDS: Final = ("true", "yes", "1")
