@@ -164,7 +164,29 @@ Index(
     "ix_quick_responses_name_folded", quick_responses.c.knowledge_base_id, func.lower(quick_responses.c.name)
 )
 
+# Blobs kept in the database itself (the default blob backend when the store is PostgreSQL, so
+# replicas share files with no extra service): an object row, written last, makes its chunks
+# visible; chunks keep any single value small enough to stream.
+blob_objects = Table(
+    "blob_objects",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+blob_chunks = Table(
+    "blob_chunks",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("chunk", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+)
+
 __all__ = [
+    "blob_chunks",
+    "blob_objects",
     "idempotency_tokens",
     "import_jobs",
     "knowledge_bases",
