@@ -103,6 +103,9 @@ def _cases(
             },
         ),
         "ListKnowledgeBases": _request("ListKnowledgeBases", {"maxResults": 10, "nextToken": "t" * 40}),
+        "GetImportJob": _request(
+            "GetImportJob", {"knowledgeBaseId": KB_ID, "importJobId": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"}
+        ),
     }
     cases: dict[str, Callable[[], Any]] = {
         "serialize GetKnowledgeBase": lambda: serialize(get_kb, kb_out, "r"),

@@ -1,4 +1,9 @@
-"""Shared fixtures: every behaviour test runs in-process (mock_qconnect) and against a real server.
+"""Shared fixtures: every behaviour test runs in-process (mock_qconnect) on SQLite, in-process on
+PostgreSQL, and against a real server.
+
+The PostgreSQL target uses one fresh database for the session (see
+`qconnect_local.testing.postgres`); without a reachable server it is skipped, except in CI
+(`CI` set), where that fails.
 
 `qc` is a boto3 `qconnect` client; `make_client` builds more (other accounts, regions, the
 `wisdom` client, client-side validation off so the server's validation is what answers).
@@ -16,6 +21,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from qconnect_local.config import Settings
+from qconnect_local.testing import postgres
 from qconnect_local.testing.mock import mock_qconnect
 from qconnect_local.testing.server import ServerProcess
 
@@ -29,6 +36,21 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     data_dir = tmp_path_factory.mktemp("live-server")
     with ServerProcess(data_dir=data_dir) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """The URL of this session's PostgreSQL database, or None (with the reason kept) if unreachable."""
+    reason = postgres.unreachable_reason()
+    if reason is not None:
+        _unreachable.append(reason)
+        yield None
+        return
+    with postgres.temporary_database() as url:
+        yield url
+
+
+_unreachable: list[str] = []
 
 
 class Target:
@@ -89,11 +111,18 @@ class Target:
         return result
 
 
-@pytest.fixture(params=["in-process", "server"])
+@pytest.fixture(params=["in-process", "in-process-postgres", "server"])
 def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     if request.param == "in-process":
         with mock_qconnect() as mock:
             yield Target("in-process", None, mock)
+    elif request.param == "in-process-postgres":
+        url: str | None = request.getfixturevalue("postgres_database")
+        if url is None:
+            postgres.skip_or_fail(_unreachable[0])
+        with mock_qconnect(Settings(database_url=url)) as mock:
+            mock.runtime.reset()
+            yield Target("in-process-postgres", None, mock)
     else:
         server: ServerProcess = request.getfixturevalue("live_server")
         server.control("reset")

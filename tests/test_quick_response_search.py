@@ -587,6 +587,7 @@ def test_an_index_missing_from_an_existing_database_is_built_on_open(tmp_path: P
             conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
         conn.execute(text(f"DROP TABLE {FTS}"))
         conn.execute(text(f"DROP TABLE {TERMS}"))
+        conn.execute(text("DROP TABLE alembic_version"))  # as stores from before migrations were
     store.close()
 
     reopened = Store.in_dir(tmp_path)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from qconnect_local import __version__
+from qconnect_local.blobs.factory import check_blob_url
 from qconnect_local.config import Settings, parse_credentials
 
 
@@ -27,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     where.add_argument("--database-url", help="SQLAlchemy URL of the database to use instead of --data-dir")
     serve.add_argument(
+        "--blob-url",
+        type=_blob_url,
+        help="where uploads and reports live: file:///path, s3://bucket/prefix or database"
+        " (default: database on PostgreSQL, files under --data-dir otherwise)",
+    )
+    serve.add_argument("--blob-endpoint-url", help="S3-compatible endpoint for an s3:// --blob-url")
+    serve.add_argument(
         "--public-url", help="base URL for links handed to clients (default: the request's Host)"
     )
     serve.add_argument("--default-account", help="account for requests whose access key id is not 12 digits")
@@ -43,10 +51,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _blob_url(value: str) -> str:
+    try:
+        return check_blob_url(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         data_dir=args.data_dir,
         database_url=args.database_url,
+        blob_url=args.blob_url,
+        blob_endpoint_url=args.blob_endpoint_url,
         public_url=args.public_url,
         default_account=args.default_account,
         default_region=args.default_region,
@@ -91,9 +108,15 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from qconnect_local.store.migrate import StoreTooNew
+
     args = build_parser().parse_args(argv)
-    if args.command == "serve":
-        serve(args)
+    try:
+        if args.command == "serve":
+            serve(args)
+    except StoreTooNew as refused:
+        print(f"qconnect-local: {refused}", file=sys.stderr, flush=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

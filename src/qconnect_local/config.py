@@ -14,6 +14,8 @@ class Settings:
 
     data_dir: str | None = None  # None: a throw-away store (see Store.temporary)
     database_url: str | None = None  # overrides data_dir for the database
+    blob_url: str | None = None  # file:///path, s3://bucket/prefix or database; see blobs.open_blob_store
+    blob_endpoint_url: str | None = None  # the S3-compatible endpoint of an s3:// blob_url
     default_account: str = "123456789012"
     default_region: str = "us-east-1"
     public_url: str | None = None  # base for signed links; default: the request's Host

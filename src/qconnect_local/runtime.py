@@ -5,11 +5,9 @@ Shared by the HTTP server and `mock_qconnect()`, so both behave the same.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qconnect_local.blobs import BlobStore, FilesystemBlobStore
+from qconnect_local.blobs import BlobStore, open_blob_store
 from qconnect_local.clock import Clock
 from qconnect_local.config import Settings
 from qconnect_local.store import Store
@@ -25,10 +23,7 @@ class Runtime:
         self.clock = Clock()
         self.transitions = Transitions()
         self.store = _open_store(self.settings)
-        blob_root = (
-            self.store.root / "blobs" if self.store.root else Path(tempfile.mkdtemp(prefix="qconnect-blobs-"))
-        )
-        self.blobs: BlobStore = FilesystemBlobStore(blob_root)
+        self.blobs: BlobStore = open_blob_store(self.settings, self.store)
         self.worker: Worker | None = None
         if self.settings.run_worker:
             self.start_worker()
@@ -58,6 +53,7 @@ class Runtime:
     def close(self) -> None:
         if self.worker is not None:
             self.worker.stop()
+        self.blobs.close()
         self.store.close()
 
 

@@ -66,3 +66,6 @@ class FilesystemBlobStore:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Nothing held open between calls."""

@@ -39,8 +39,11 @@ _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 Converter = Callable[[Any, str, int], Any]  # (JSON value, path, depth) -> parameter value
-# (wire name, parameter name, JSON types taken as they are or None, converter)
+# A body member: (wire name, parameter name, JSON types taken as they are or None, converter).
 Entry = tuple[str, str, tuple[type, ...] | None, Converter]
+# A uri/querystring/header member: (location, parameter name, wire name (lower-case for a
+# header), the shape its text converts to or None when the text is the value, is a query list).
+Step = tuple[str, str, str, Shape | None, bool]
 
 
 def parse_input(op: OperationModel, request: Request, labels: dict[str, str]) -> dict[str, Any]:
@@ -85,9 +88,7 @@ def parse_input(op: OperationModel, request: Request, labels: dict[str, str]) ->
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    # (location, member, wire name (lower-case for headers), shape to convert text to or None
-    # when the text is the value, whether a query member is a list), in model order
-    steps: tuple[tuple[str, str, str, Shape | None, bool], ...]
+    steps: tuple[Step, ...]  # in model order, as the members were read before plans
     body: tuple[Entry, ...]
 
 
@@ -108,7 +109,7 @@ def _build_plan(op: OperationModel) -> _Plan:
     shape = op.input_shape
     if shape is None:
         return _Plan((), ())
-    steps: list[tuple[str, str, str, Shape | None, bool]] = []
+    steps: list[Step] = []
     body_members: dict[str, Shape] = {}
     for name, member in shape.members.items():
         location = member.serialization.get("location")

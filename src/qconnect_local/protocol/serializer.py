@@ -19,8 +19,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.model import OperationModel, Shape
@@ -93,27 +92,26 @@ def format_timestamp(value: datetime, fmt: str) -> Any:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_NEAR_EPOCH = 2**33 * 10**6  # microseconds; nearer the epoch a double is within 1 µs of the time
 
 
 def _epoch_seconds(value: datetime) -> Any:
     """`round(value.timestamp(), 3)`, or an int for a whole second, in half the time.
 
-    From whole microseconds N: unless N lies exactly half-way between two milliseconds, the
-    float `timestamp()` (under 1 µs off near the epoch) rounds to the same millisecond M, and
-    `round` returns the double nearest M/1000, which is what `M / 1000` is.
+    From whole seconds and microseconds: unless the microseconds lie exactly half-way between
+    two milliseconds, the float `timestamp()` (within 0.5 µs of the time below 2**33 s) rounds
+    to the same millisecond M, and `round` returns the double nearest M/1000: `M / 1000`.
     """
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    micros = (value - _EPOCH) // _MICROSECOND
-    if micros % 1_000_000 == 0:
-        return micros // 1_000_000
-    below = micros % 1000
-    if below == 500 or not -_NEAR_EPOCH < micros < _NEAR_EPOCH:
-        seconds = value.timestamp()
-        return int(seconds) if seconds == int(seconds) else round(seconds, 3)
-    return (micros // 1000 + (below > 500)) / 1000
+    delta = value - _EPOCH
+    seconds = delta.days * 86400 + delta.seconds
+    micros = delta.microseconds
+    if not micros:
+        return seconds
+    if micros % 1000 == 500 or not -(2**33) < seconds < 2**33:
+        exact = value.timestamp()
+        return int(exact) if exact == int(exact) else round(exact, 3)
+    return (seconds * 1000 + (micros + 500) // 1000) / 1000
 
 
 def _iso8601(value: datetime) -> str:
@@ -123,6 +121,8 @@ def _iso8601(value: datetime) -> str:
 
 
 def _rfc822(value: datetime) -> str:
+    from email.utils import format_datetime  # the model never asks for it: not worth loading
+
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return format_datetime(value.astimezone(UTC), usegmt=True)

@@ -41,6 +41,7 @@ from qconnect_local.spec.documented import QUICK_RESPONSE_CHANNELS as CHANNELS
 from qconnect_local.spec.documented import quick_response_languages
 from qconnect_local.store.bulk import BulkInsert
 from qconnect_local.store.prepared import Prepared
+from qconnect_local.store.schema import knowledge_bases as kb_table
 from qconnect_local.store.schema import quick_responses as qr_table
 from qconnect_local.store.search import index_for, list_text
 
@@ -209,6 +210,17 @@ def _check_unique(conn: Connection, kb_id: str, values: dict[str, Any], own_id: 
             )
 
 
+def lock_for_writes(conn: Connection, kb_id: str) -> None:
+    """Serialise the quick-response writers of one knowledge base until `conn` commits.
+
+    Counting against the quota and checking names are only safe while no other transaction
+    adds rows: PostgreSQL locks the knowledge base row (every process sees that lock); SQLite
+    needs nothing, its writers already run one at a time.
+    """
+    if conn.dialect.name != "sqlite":
+        conn.execute(select(kb_table.c.seq).where(kb_table.c.id == kb_id).with_for_update())
+
+
 def count(conn: Connection, kb_id: str) -> int:
     """How many quick responses knowledge base `kb_id` holds."""
     query = select(func.count()).select_from(qr_table).where(qr_table.c.knowledge_base_id == kb_id)
@@ -289,6 +301,7 @@ def create_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         )
         if replayed is not None:
             return _with_tags(conn, call, _find(conn, kb.id, replayed))
+        lock_for_writes(conn, kb.id)
         quota = call.runtime.settings.quick_response_quota
         if count(conn, kb.id) >= quota:
             raise ServiceError(

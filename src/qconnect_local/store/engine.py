@@ -22,10 +22,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select
+from sqlalchemy import Connection, Engine, create_engine, event, insert, make_url, select
 from sqlalchemy.pool import NullPool
 
-from qconnect_local.store import schema
+from qconnect_local.store import migrate, schema
 
 SECRET_KEY = "signing-secret"
 
@@ -43,7 +43,11 @@ class Store:
         self._local = threading.local()
         self._readers: list[_Reader] = []
         self._readers_lock = threading.Lock()
-        schema.metadata.create_all(self.engine)
+        try:
+            migrate.upgrade(self.engine)
+        except BaseException:
+            self.engine.dispose()
+            raise
         self.secret = self._load_secret()
 
     @classmethod
@@ -174,7 +178,12 @@ def _is_memory(url: str) -> bool:
 
 def _create_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        parsed = make_url(url)
+        if parsed.drivername == "postgresql":  # SQLAlchemy's default driver would be psycopg2
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        # The API's threads and the worker share the pool; a server restart is survived by
+        # testing a connection before handing it out.
+        return create_engine(parsed, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
     pool: dict[str, Any] = {"poolclass": NullPool} if _is_memory(url) else {"max_overflow": -1}
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
     event.listen(engine, "connect", _sqlite_connect)

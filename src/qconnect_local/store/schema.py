@@ -123,6 +123,7 @@ import_jobs = Table(
     ),  # control plane: end it FAILED / DELETE_FAILED
     Index("ix_import_jobs_kb", "knowledge_base_id", "seq"),
     Index("ix_import_jobs_status", "status"),
+    Index("ix_import_jobs_claim", "status", "hold_until"),  # the worker's claim query
     sqlite_autoincrement=True,  # seq never reused: keyset pages stay exact
 )
 

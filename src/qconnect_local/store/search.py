@@ -6,14 +6,20 @@
   name, content, description and shortcut_key, keyed by `quick_responses.seq`, kept in step by
   triggers (so every write path, the import worker's bulk inserts and Store.reset included,
   updates it in the same transaction), plus a vocabulary table for typo tolerance. Both are
-  created by a `metadata` after_create hook; an index missing from an older database is built
-  from the rows then. A search reads only the rows that match its words, so its cost grows
-  with the matches (BM25 is computed for each), not with the table: `bench/bench_search.py`
-  measures it over 100,000 rows. The vocabulary is only ever added to: a word no longer in
-  any row costs a fuzzy lookup a spelling that matches nothing, never a wrong result.
+  created by the store's first migration (`install_sqlite_index`), which builds an index
+  missing from an older database from its rows. A search reads only the rows that match its
+  words, so its cost grows with the matches (BM25 is computed for each), not with the table:
+  `bench/bench_search.py` measures it over 100,000 rows. The vocabulary is only ever added
+  to: a word no longer in any row costs a fuzzy lookup a spelling that matches nothing, never
+  a wrong result.
+- PostgreSQL: `PgIndex`, the database's own full-text search: a GIN index per column on
+  `to_tsvector('simple', qconnect_fold(column))` (`qconnect_fold`: lower case, accents
+  removed by the `unaccent` extension), queried with `to_tsquery` (`:*` for a prefix) and
+  ranked with `ts_rank`; typo tolerance uses the same vocabulary table as SQLite. Created by
+  migration 0003 (`install_postgresql_index`). PostgreSQL's parser splits text into words
+  nearly as the rules below do (it keeps e.g. an e-mail address whole as well).
 - Any other dialect: `ScanIndex`, portable LIKE predicates with no index (substring matching,
-  no typo tolerance): correct enough to run, slow at scale. PostgreSQL full-text search
-  (tsvector, pg_trgm) is to slot in here as another `TextIndex`.
+  no typo tolerance): correct enough to run, slow at scale.
 
 Matching rules (what `FtsIndex` implements):
 
@@ -47,7 +53,6 @@ from sqlalchemy import (
     and_,
     case,
     column,
-    event,
     func,
     literal,
     literal_column,
@@ -65,6 +70,7 @@ from qconnect_local.store import schema
 FTS: Final = "quick_responses_fts"
 TERMS: Final = "quick_responses_fts_terms"
 COLUMNS: Final = ("name", "content", "description", "shortcut_key")
+PG_INDEX_PREFIX: Final = "ix_quick_responses_text_"  # one GIN index per column on PostgreSQL
 LIST_SEPARATOR: Final = "\x1f"
 MAX_VARIANTS: Final = 32  # fuzzy spellings tried per word, closest first
 
@@ -135,7 +141,8 @@ def _has_substring_sqlite(element: has_substring, compiler: Any, **kw: Any) -> s
 
 
 def index_for(conn: Connection) -> TextIndex:
-    return _FTS if conn.dialect.name == "sqlite" else _SCAN
+    dialect = conn.dialect.name
+    return _FTS if dialect == "sqlite" else _PG if dialect == "postgresql" else _SCAN
 
 
 # --- SQLite FTS5 ------------------------------------------------------------------------------
@@ -291,10 +298,11 @@ _SQLITE_DDL: Final = (
 )
 
 
-def _install(_metadata: Any, conn: Connection, **_kw: Any) -> None:
-    """Create the SQLite index next to the tables; build it from the rows if it is new."""
-    if conn.dialect.name != "sqlite":
-        return
+def install_sqlite_index(conn: Connection) -> None:
+    """Create the SQLite index next to the tables; build it from the rows if it is new.
+
+    Run by the store's migrations (revision 0001), the one place the schema is created.
+    """
     existed = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = ?", (FTS,)).first()
     for statement in _SQLITE_DDL:
         conn.exec_driver_sql(statement)
@@ -305,7 +313,93 @@ def _install(_metadata: Any, conn: Connection, **_kw: Any) -> None:
         _FTS.add_terms(conn, (value for row in rows for value in row))
 
 
-event.listen(schema.metadata, "after_create", _install)
+# --- PostgreSQL full-text search -------------------------------------------------------------
+
+_PG_DDL: Final = (
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    # unaccent() itself is only STABLE (its dictionary could change); an index needs IMMUTABLE.
+    "CREATE OR REPLACE FUNCTION qconnect_fold(value text) RETURNS text "
+    "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
+    "AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, value)) $$",
+    f"CREATE TABLE IF NOT EXISTS {TERMS} (term text PRIMARY KEY)",
+    *(
+        f"CREATE INDEX IF NOT EXISTS {PG_INDEX_PREFIX}{c} ON quick_responses "
+        f"USING gin (to_tsvector('simple', qconnect_fold({c})))"
+        for c in COLUMNS
+    ),
+)
+
+
+def install_postgresql_index(conn: Connection) -> None:
+    """Create PostgreSQL's search index and vocabulary; learn the words of the rows already there."""
+    for statement in _PG_DDL:
+        conn.exec_driver_sql(statement)
+    qr = schema.quick_responses
+    rows = conn.execute(select(*(qr.c[c] for c in COLUMNS)))
+    _PG.add_terms(conn, (value for row in rows for value in row))
+
+
+def _tsquery_term(term: str, prefix: bool = False) -> str:
+    # Words are letters and digits only (see `words`): quoting them is enough.
+    return f"'{term}'" + (":*" if prefix else "")
+
+
+class PgIndex(FtsIndex):
+    """Same query rules as FtsIndex (its fuzzy lookup included), answered by PostgreSQL."""
+
+    def matching(
+        self, conn: Connection, queries: Sequence[TextQuery]
+    ) -> tuple[FromClause, ColumnElement[float]] | None:
+        qr = schema.quick_responses
+        matched: list[tuple[ColumnElement[bool], ColumnElement[float]]] = []
+        for query in queries:
+            values = [e for e in (self._tsquery(conn, v, query) for v in query.values) if e is not None]
+            if not values:
+                continue
+            vector: ColumnElement[Any] = literal_column(
+                f"to_tsvector('simple', qconnect_fold(quick_responses.{query.column}))"
+            )
+            tsquery = func.to_tsquery(literal_column("'simple'"), " | ".join(values))
+            matched.append((vector.op("@@")(tsquery), func.ts_rank(vector, tsquery) * query.weight))
+        if not matched:
+            return None
+        score = sum((case((condition, rank), else_=0.0) for condition, rank in matched), literal(0.0))
+        subquery = (
+            select(qr.c.seq.label("seq"), score.label("score"))
+            .where(or_(*(condition for condition, _ in matched)))
+            .subquery("matched")
+        )
+        return subquery.join(qr, subquery.c.seq == qr.c.seq), subquery.c.score
+
+    def _tsquery(self, conn: Connection, value: str, query: TextQuery) -> str | None:
+        terms = words(value)
+        if not terms:
+            return None
+        parts = []
+        for position, term in enumerate(terms):
+            spellings = [_tsquery_term(term)]
+            if query.prefix and position == len(terms) - 1:
+                spellings.append(_tsquery_term(term, prefix=True))
+            if query.fuzzy:
+                spellings += [_tsquery_term(t) for t in self._near(conn, term)]
+            parts.append("(" + " | ".join(spellings) + ")")
+        return "(" + " & ".join(parts) + ")"
+
+    def rows_inserted(self, conn: Connection, after_seq: int, texts: Iterable[str | None]) -> None:
+        self.add_terms(conn, texts)  # the GIN indexes follow the table by themselves
+
+    def add_terms(self, conn: Connection, texts: Iterable[str | None]) -> None:
+        found: set[str] = set()
+        for value in texts:
+            if value:
+                found.update(words(value))
+        if found:
+            conn.execute(
+                text(
+                    f"INSERT INTO {TERMS} (term) SELECT unnest(CAST(:terms AS text[])) ON CONFLICT DO NOTHING"
+                ),
+                {"terms": sorted(found)},
+            )
 
 
 # --- any dialect, no index --------------------------------------------------------------------
@@ -344,4 +438,5 @@ class ScanIndex:
 
 
 _FTS = FtsIndex()
+_PG = PgIndex()
 _SCAN = ScanIndex()

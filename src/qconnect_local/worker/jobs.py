@@ -147,6 +147,7 @@ def run_import(runtime: Runtime, claim: Claim) -> None:
 
 
 def _import_rows(runtime: Runtime, conn: Any, job: Any, report: _Report) -> int:
+    quick_responses.lock_for_writes(conn, job.knowledge_base_id)
     quota = runtime.settings.quick_response_quota
     names, shortcuts = quick_responses.existing_names_and_shortcuts(conn, job.knowledge_base_id)
     room = quota - quick_responses.count(conn, job.knowledge_base_id)

@@ -1,0 +1,74 @@
+"""Bring a store's schema to this release's revision at start-up (Alembic, both dialects).
+
+A store written by a newer release names a revision this one does not know: it is refused
+(`StoreTooNew`) before anything is written, never "repaired". Several processes may open one
+PostgreSQL database at once (replicas, workers): the upgrade runs under an advisory lock, so
+one of them migrates and the others find the store at head.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+_LOCK_ID = 0x71636F6E  # "qcon": the advisory lock taken while migrating on PostgreSQL
+
+
+class StoreTooNew(Exception):
+    """The store's schema is from a release newer than this one."""
+
+    def __init__(self, found: str, head: str) -> None:
+        super().__init__(
+            f"this store was written by a newer qconnect-local (revision {found}); "
+            f"this release knows up to {head}"
+        )
+        self.found = found
+        self.head = head
+
+
+def alembic_config(conn: Connection | None = None) -> Config:
+    """Alembic's configuration, built in code; migrations run on `conn` (its transaction)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+@cache
+def known_revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in _scripts().walk_revisions())
+
+
+def head() -> str:
+    found = _scripts().get_current_head()
+    assert found is not None
+    return found
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the store to `revision` in one transaction, or raise StoreTooNew."""
+    with engine.connect() as conn, conn.execution_options(sqlite_begin="IMMEDIATE").begin():
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        found = current_revision(conn)
+        if found is not None and found not in known_revisions():
+            raise StoreTooNew(found, head())
+        if found == head() and revision == "head":
+            return  # the usual start: nothing to do, and no need to load the scripts' modules
+        command.upgrade(alembic_config(conn), revision)
