@@ -190,3 +190,9 @@ def test_serve_refuses_a_newer_store_with_a_message_and_status_2(tmp_path: Path)
     assert "this store was written by a newer qconnect-local (revision abcdef)" in result.stderr
     assert f"this release knows up to {head()}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_head_revision_known_without_alembic_is_alembics_head() -> None:
+    from qconnect_local.store import migrate
+
+    assert migrate.HEAD_REVISION == migrate.head()
