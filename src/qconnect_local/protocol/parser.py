@@ -21,7 +21,6 @@ import binascii
 import json
 import math
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from urllib.parse import parse_qsl
 
 from botocore.model import OperationModel, Shape
 
+from qconnect_local.protocol.compiled import CompiledCache
 from qconnect_local.protocol.errors import ServiceError, serialization_error
 from qconnect_local.protocol.http import Request
 
@@ -47,7 +47,7 @@ Step = tuple[str, str, str, Shape | None, bool]
 
 
 def parse_input(op: OperationModel, request: Request, labels: dict[str, str]) -> dict[str, Any]:
-    plan = _PLANS.get(op) or _plan(op)
+    plan = _PLANS.get(op, lambda: _build_plan(op))
     params: dict[str, Any] = {}
     query: dict[str, list[str]] | None = None
     for location, name, wire_name, text_shape, is_list in plan.steps:
@@ -92,17 +92,8 @@ class _Plan:
     body: tuple[Entry, ...]
 
 
-_PLANS: dict[OperationModel, _Plan] = {}
-# Compiling happens under this lock (handlers run on several threads), so nobody but the
-# compiling thread ever sees the trampoline of a recursive shape before it is filled in.
-_LOCK = threading.Lock()
+_PLANS: CompiledCache[_Plan] = CompiledCache()
 _TEXT_KINDS = frozenset({"integer", "long", "float", "double", "boolean", "timestamp"})
-
-
-def _plan(op: OperationModel) -> _Plan:
-    with _LOCK:
-        plan = _PLANS.get(op) or _PLANS.setdefault(op, _build_plan(op))
-        return plan
 
 
 def _build_plan(op: OperationModel) -> _Plan:
@@ -286,21 +277,12 @@ def _base64(value: str, path: str) -> bytes:
 
 # --- per-shape converters -----------------------------------------------------------------------
 
-_CACHE: dict[str, Converter] = {}
+_CONVERTERS: CompiledCache[Converter] = CompiledCache()
 
 
 def _converter(shape: Shape) -> Converter:
-    """The compiled converter for `shape`; call with `_LOCK` held."""
-    found = _CACHE.get(shape.name)
-    if found is not None:
-        return found
-    # Recursive shapes: register a trampoline before compiling the body.
-    slot: list[Converter] = []
-    _CACHE[shape.name] = lambda value, path, depth: slot[0](value, path, depth)
-    compiled = _build(shape)
-    slot.append(compiled)
-    _CACHE[shape.name] = compiled
-    return compiled
+    """The compiled converter for `shape`."""
+    return _CONVERTERS.get(shape.name, lambda: _build(shape))
 
 
 def _as_is(shape: Shape) -> tuple[type, ...] | None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import _json
 import base64
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from typing import Any
 
 from botocore.model import OperationModel, Shape
 
+from qconnect_local.protocol.compiled import CompiledCache
 from qconnect_local.protocol.errors import ServiceError
 from qconnect_local.protocol.http import Response
 
@@ -34,7 +34,7 @@ Member = tuple[str, str, Encoder | None]  # (member name, wire name, encoder or 
 
 
 def serialize_output(op: OperationModel, output: dict[str, Any] | None, request_id: str) -> Response:
-    plan = _PLANS.get(op) or _plan(op)
+    plan = _PLANS.get(op, lambda: _build_plan(op))
     status = plan.status
     headers = [("x-amzn-RequestId", request_id)]
     body: dict[str, Any] = {}
@@ -82,8 +82,7 @@ def dumps(document: Any) -> bytes:
 
 
 def to_json(shape: Shape, value: Any) -> Any:
-    with _LOCK:
-        encode = _encoder(shape)
+    encode = _encoder(shape)
     return value if encode is None else encode(value)
 
 
@@ -133,10 +132,6 @@ _FORMATS: dict[str, Callable[[datetime], Any]] = {"iso8601": _iso8601, "rfc822":
 
 # --- per-operation plans ------------------------------------------------------------------------
 
-# Compiling happens under this lock (handlers run on several threads), so nobody but the
-# compiling thread ever sees the trampoline of a recursive shape before it is filled in.
-_LOCK = threading.Lock()
-
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
@@ -147,13 +142,7 @@ class _Plan:
     body: Encoder  # the output dict -> the body members only, by wire name
 
 
-_PLANS: dict[OperationModel, _Plan] = {}
-
-
-def _plan(op: OperationModel) -> _Plan:
-    with _LOCK:
-        plan = _PLANS.get(op) or _PLANS.setdefault(op, _build_plan(op))
-        return plan
+_PLANS: CompiledCache[_Plan] = CompiledCache()
 
 
 def _build_plan(op: OperationModel) -> _Plan:
@@ -181,23 +170,14 @@ def _build_plan(op: OperationModel) -> _Plan:
 
 # --- per-shape encoders -------------------------------------------------------------------------
 
-_CACHE: dict[tuple[str, str | None], Encoder | None] = {}
+_ENCODERS: CompiledCache[Encoder | None] = CompiledCache()
 
 
 def _encoder(shape: Shape) -> Encoder | None:
-    """The compiled encoder for `shape` (call with `_LOCK` held), or None: values go out as they are."""
+    """The compiled encoder for `shape`, or None: values go out as they are."""
     # A member reference may carry its own timestampFormat: it is part of the key.
     key = (shape.name, shape.serialization.get("timestampFormat"))
-    if key in _CACHE:
-        return _CACHE[key]
-    # Recursive shapes: register a trampoline before compiling the body.
-    slot: list[Encoder] = []
-    _CACHE[key] = lambda value: slot[0](value)
-    compiled = _build(shape)
-    if compiled is not None:
-        slot.append(compiled)
-    _CACHE[key] = compiled
-    return compiled
+    return _ENCODERS.get(key, lambda: _build(shape))
 
 
 def _build(shape: Shape) -> Encoder | None:

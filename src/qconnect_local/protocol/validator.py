@@ -18,6 +18,7 @@ from typing import Any
 import regex
 from botocore.model import Shape
 
+from qconnect_local.protocol.compiled import CompiledCache
 from qconnect_local.protocol.errors import ServiceError
 
 Checker = Callable[[Any, str, list[str]], None]
@@ -65,20 +66,11 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-_CACHE: dict[str, Checker] = {}
+_CHECKERS: CompiledCache[Checker] = CompiledCache()
 
 
 def _compile(name: str, shape: Shape) -> Checker:
-    found = _CACHE.get(name)
-    if found is not None:
-        return found
-    # Recursive shapes: register a trampoline before compiling the body.
-    slot: list[Checker] = []
-    _CACHE[name] = lambda value, path, errors: slot[0](value, path, errors)
-    compiled = _build(shape)
-    slot.append(compiled)
-    _CACHE[name] = compiled
-    return compiled
+    return _CHECKERS.get(name, lambda: _build(shape))
 
 
 def _build(shape: Shape) -> Checker:
