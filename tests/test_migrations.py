@@ -195,4 +195,26 @@ def test_serve_refuses_a_newer_store_with_a_message_and_status_2(tmp_path: Path)
 def test_the_head_revision_known_without_alembic_is_alembics_head() -> None:
     from qconnect_local.store import migrate
 
-    assert migrate.HEAD_REVISION == migrate.head()
+    assert migrate.head() == migrate.HEAD_REVISION
+
+
+def test_a_new_sqlite_store_made_without_alembic_equals_one_made_by_the_migrations(tmp_path: Path) -> None:
+    fresh = Store(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    migrated_engine = create_engine(f"sqlite:///{tmp_path / 'migrated.sqlite3'}")
+    with migrated_engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+
+    def sqlite_master(engine: Engine) -> set[tuple[str, str, str]]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+            )
+            return {(kind, name, " ".join((sql or "").split())) for kind, name, sql in rows}
+
+    try:
+        assert sqlite_master(fresh.engine) == sqlite_master(migrated_engine)
+        with fresh.read() as conn:
+            assert current_revision(conn) == head()
+    finally:
+        fresh.close()
+        migrated_engine.dispose()

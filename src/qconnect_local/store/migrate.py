@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
@@ -86,6 +86,34 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             return  # the usual start: nothing to do, and no need to load Alembic at all
         if found is not None and found not in known_revisions():
             raise StoreTooNew(found, head())
+        if found is None and revision == "head" and _is_empty_sqlite(conn):
+            _create_at_head(conn)
+            return
         from alembic import command
 
         command.upgrade(alembic_config(conn), revision)
+
+
+def _is_empty_sqlite(conn: Connection) -> bool:
+    return conn.dialect.name == "sqlite" and not inspect(conn).get_table_names()
+
+
+# Alembic's own bookkeeping table, as Alembic creates it.
+_ALEMBIC_VERSION_TABLE = (
+    "CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n\t"
+    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)"
+)
+
+
+def _create_at_head(conn: Connection) -> None:
+    """A brand-new SQLite store: the declared schema straight from `schema.py`, stamped at head.
+
+    The result is the schema the migrations build (a test compares the two), without importing
+    Alembic and replaying every revision: every `--in-memory` start and every test store is new.
+    """
+    from qconnect_local.store import schema, search
+
+    schema.metadata.create_all(conn)
+    search.install_sqlite_index(conn)
+    conn.execute(text(_ALEMBIC_VERSION_TABLE))
+    conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": HEAD_REVISION})
