@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from qconnect_local import __version__
 from qconnect_local.blobs.factory import check_blob_url
@@ -35,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--blob-endpoint-url", help="S3-compatible endpoint for an s3:// --blob-url")
     serve.add_argument(
+        "--job-lease-seconds", type=int, help="how long a job's claim lasts unless its worker renews it (60)"
+    )
+    serve.add_argument(
         "--public-url", help="base URL for links handed to clients (default: the request's Host)"
     )
     serve.add_argument("--default-account", help="account for requests whose access key id is not 12 digits")
@@ -48,7 +52,31 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-upload-bytes", type=int, help="largest file a signed PUT accepts (5 MiB)")
     serve.add_argument("--no-worker", dest="run_worker", action="store_false", default=None, help="API only")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    _worker_parser(commands)
     return parser
+
+
+def _worker_parser(commands: Any) -> None:
+    worker = commands.add_parser(
+        "worker", help="run import and delete jobs only, on a shared database (with serve --no-worker)"
+    )
+    worker.add_argument(
+        "--database-url", help="the database the replicas use (or QCONNECT_LOCAL_DATABASE_URL)"
+    )
+    worker.add_argument("--blob-url", type=_blob_url, help="as for serve (default: database)")
+    worker.add_argument("--blob-endpoint-url", help="S3-compatible endpoint for an s3:// --blob-url")
+    worker.add_argument("--quick-response-quota", type=int, help="same value as the replicas' (1000)")
+    worker.add_argument(
+        "--job-lease-seconds", type=int, help="how long a job's claim lasts unless renewed (60)"
+    )
+    worker.add_argument("--threads", type=int, default=1, help="jobs run at the same time (1)")
+    worker.add_argument(
+        "--shutdown-grace-seconds",
+        type=float,
+        default=10.0,
+        help="on SIGTERM/SIGINT, how long running jobs may take to finish before being abandoned",
+    )
+    worker.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
 
 
 def _blob_url(value: str) -> str:
@@ -58,22 +86,27 @@ def _blob_url(value: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
+_SETTING_FLAGS = (
+    "data_dir",
+    "database_url",
+    "blob_url",
+    "blob_endpoint_url",
+    "public_url",
+    "default_account",
+    "default_region",
+    "enforce_sigv4",
+    "credentials",
+    "knowledge_base_quota",
+    "quick_response_quota",
+    "max_upload_bytes",
+    "run_worker",
+    "job_lease_seconds",
+)
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(
-        data_dir=args.data_dir,
-        database_url=args.database_url,
-        blob_url=args.blob_url,
-        blob_endpoint_url=args.blob_endpoint_url,
-        public_url=args.public_url,
-        default_account=args.default_account,
-        default_region=args.default_region,
-        enforce_sigv4=args.enforce_sigv4,
-        credentials=args.credentials,
-        knowledge_base_quota=args.knowledge_base_quota,
-        quick_response_quota=args.quick_response_quota,
-        max_upload_bytes=args.max_upload_bytes,
-        run_worker=args.run_worker,
-    )
+    """Settings from the flags a command has (a flag it lacks leaves the variable or default)."""
+    return Settings.from_env(**{name: getattr(args, name, None) for name in _SETTING_FLAGS})
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -107,6 +140,23 @@ def serve(args: argparse.Namespace) -> None:
         runtime.close()
 
 
+def worker(args: argparse.Namespace) -> None:
+    from qconnect_local.worker.process import run_worker_process
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = settings_from(args)
+    settings.run_worker = False  # the process runs its own Worker, with --threads
+    if not settings.database_url:
+        print(
+            "qconnect-local worker: --database-url (or QCONNECT_LOCAL_DATABASE_URL) is required",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    run_worker_process(settings, threads=args.threads, grace_seconds=args.shutdown_grace_seconds)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     from qconnect_local.store.migrate import StoreTooNew
 
@@ -114,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if args.command == "serve":
             serve(args)
+        elif args.command == "worker":
+            worker(args)
     except StoreTooNew as refused:
         print(f"qconnect-local: {refused}", file=sys.stderr, flush=True)
         sys.exit(2)

@@ -26,6 +26,7 @@ class Settings:
     max_upload_bytes: int = 5 * 1024 * 1024  # the "maximum size per document" quota
     default_upload_ttl_minutes: int = 15
     run_worker: bool = True
+    job_lease_seconds: int = 60  # how long a worker's claim on a job lasts unless renewed
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:

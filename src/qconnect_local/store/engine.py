@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, make_url, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from qconnect_local.store import migrate, schema
@@ -119,6 +120,12 @@ class Store:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def _load_secret(self) -> bytes:
+        try:
+            return self._read_or_create_secret()
+        except IntegrityError:  # another process sharing the database created it first
+            return self._read_or_create_secret()
+
+    def _read_or_create_secret(self) -> bytes:
         with self.write() as conn:
             row = conn.execute(
                 select(schema.settings.c.value).where(schema.settings.c.key == SECRET_KEY)

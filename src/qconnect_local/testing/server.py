@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -105,6 +107,66 @@ class ServerProcess:
         self.process = None
 
     def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+class WorkerProcess:
+    """A `qconnect-local worker` subprocess: start (until it says it is ready), stop, SIGKILL."""
+
+    def __init__(self, *args: str) -> None:
+        self.args = list(args)
+        self.process: subprocess.Popen[bytes] | None = None
+        # Its stderr goes to a file: never a full pipe that blocks it. Closed with the object.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115
+
+    def log_text(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
+
+    def start(self, timeout: float = 20.0) -> WorkerProcess:
+        cmd = [sys.executable, "-m", "qconnect_local.cli", "worker", *self.args]
+        self.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log)
+        assert self.process.stdout is not None
+        ready = selectors.DefaultSelector()
+        ready.register(self.process.stdout, selectors.EVENT_READ)
+        if not ready.select(timeout) or b"ready" not in self.process.stdout.readline():
+            self.kill()
+            raise RuntimeError(f"qconnect-local worker did not start within {timeout}s: {self.log_text()}")
+        return self
+
+    def stop(self) -> int | None:
+        """SIGTERM and wait; the exit status (None if it was not running)."""
+        return self._end(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._end(signal.SIGKILL)
+
+    def _end(self, sig: signal.Signals) -> int | None:
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if process.stdout:
+            process.stdout.close()
+        return process.returncode
+
+    def __enter__(self) -> WorkerProcess:
         return self.start()
 
     def __exit__(

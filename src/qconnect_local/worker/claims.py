@@ -83,6 +83,17 @@ def renew(store: Store, claim: Claim, now: datetime, lease: timedelta) -> bool:
     return bool(renewed)
 
 
+def release_worker(store: Store, worker_id: str) -> int:
+    """Void the claims of one worker that is shutting down, so others need not wait for the lease."""
+    with store.write() as conn:
+        released: int = conn.execute(
+            update(job_table)
+            .where(job_table.c.claimed_by == worker_id)
+            .values(claimed_by=None, lease_until=None)
+        ).rowcount
+    return released
+
+
 def release_all(store: Store) -> int:
     """Void every claim: for a store only this process uses (SQLite), claims of a dead process."""
     with store.write() as conn:

@@ -1,8 +1,9 @@
 """The worker loop: claim a job, run it, repeat; sleep until woken or a short poll passes.
 
-Runs as threads inside `qconnect-local serve` (and inside `mock_qconnect()`); the same code
-can run in separate worker processes that share a store, because all coordination goes
-through the database (claims, leases, fenced completion), never through Python memory.
+Runs as threads inside `qconnect-local serve` (and inside `mock_qconnect()`), or alone as
+`qconnect-local worker` processes sharing a PostgreSQL store: all coordination goes through
+the database (claims, leases, fenced completion), never through Python memory. A worker in
+another process is not woken by `wake()`; it finds new jobs by polling every POLL_SECONDS.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 from qconnect_local.runtime import Runtime
@@ -20,13 +22,13 @@ from qconnect_local.worker import claims, jobs
 log = logging.getLogger("qconnect_local.worker")
 
 POLL_SECONDS = 0.2
-LEASE = timedelta(seconds=60)
 
 
 class Worker:
     def __init__(self, runtime: Runtime, threads: int = 1) -> None:
         self.runtime = runtime
         self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.lease = timedelta(seconds=runtime.settings.job_lease_seconds)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads = [
@@ -41,28 +43,73 @@ class Worker:
     def wake(self) -> None:
         self._wake.set()
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop claiming; wait up to `timeout` for running jobs. True if every thread ended."""
         self._stop.set()
         self._wake.set()
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout)
+        return not any(thread.is_alive() for thread in self._threads)
+
+    def abandon(self) -> int:
+        """Give up the jobs still running (after `stop` timed out) so another worker takes them now.
+
+        Their transactions can no longer commit (completion is fenced on the claim) and roll
+        back when this process exits.
+        """
+        return claims.release_worker(self.runtime.store, self.worker_id)
 
     def run_once(self) -> bool:
         """Claim and run one job; False when there was nothing to do."""
         runtime = self.runtime
-        claim = claims.claim_next(runtime.store, self.worker_id, runtime.clock.now(), LEASE)
+        claim = claims.claim_next(runtime.store, self.worker_id, runtime.clock.now(), self.lease)
         if claim is None:
             return False
-        try:
-            jobs.run(runtime, claim)
-        except claims.LostClaim:
-            log.warning("job %s: claim lost, its work was rolled back", claim.job.id)
-        except Exception as error:
-            log.exception("job %s failed on an internal error", claim.job.id)
-            with contextlib.suppress(claims.LostClaim):
-                jobs.fail_after_error(runtime, claim, error)
+        with self.keep_claimed(claim):
+            try:
+                jobs.run(runtime, claim)
+            except claims.LostClaim:
+                log.warning("job %s: claim lost, its work was rolled back", claim.job.id)
+            except Exception as error:
+                log.exception("job %s failed on an internal error", claim.job.id)
+                with contextlib.suppress(claims.LostClaim):
+                    jobs.fail_after_error(runtime, claim, error)
         return True
+
+    @contextlib.contextmanager
+    def keep_claimed(self, claim: claims.Claim) -> Iterator[None]:
+        """Renew the claim's lease every third of it while the job runs (shared stores only).
+
+        SQLite has one process whose writers run one at a time: a renewal would wait for the
+        job's own transaction, and claims of a dead process are voided at start-up instead.
+        """
+        if self.runtime.store.dialect == "sqlite":
+            yield
+            return
+        done = threading.Event()
+        beat = threading.Thread(
+            target=self._renew_until, args=(claim, done), name=f"{threading.current_thread().name}-lease"
+        )
+        beat.daemon = True
+        beat.start()
+        try:
+            yield
+        finally:
+            done.set()
+            beat.join()
+
+    def _renew_until(self, claim: claims.Claim, done: threading.Event) -> None:
+        while not done.wait(self.lease.total_seconds() / 3):
+            try:
+                held = claims.renew(self.runtime.store, claim, self.runtime.clock.now(), self.lease)
+            except Exception:
+                log.exception("job %s: renewing its lease failed; retrying", claim.job.id)
+                continue
+            if not held:
+                # Another worker has it (or it was deleted): the job's fenced completion fails.
+                log.warning("job %s: claim lost while running", claim.job.id)
+                return
 
     def _loop(self) -> None:
         while not self._stop.is_set():
