@@ -62,10 +62,17 @@ class BulkInsert:
         bound: list[Any] = list(
             zip(*(_bind(values, p) for values, p in zip(columns, processors, strict=True)), strict=True)
         )
-        if positional is None:
-            bound = [dict(zip(order, values, strict=True)) for values in bound]
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(sql, bound)
+            if conn.dialect.name == "postgresql":
+                # COPY streams the batch in one round trip; per-row INSERTs wait on the server.
+                quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in order)
+                with cursor.copy(f"COPY {self.table.name} ({quoted}) FROM STDIN") as copy:
+                    for values in bound:
+                        copy.write_row(values)
+            elif positional is None:
+                cursor.executemany(sql, [dict(zip(order, values, strict=True)) for values in bound])
+            else:
+                cursor.executemany(sql, bound)
         finally:
             cursor.close()
