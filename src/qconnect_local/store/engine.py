@@ -3,10 +3,12 @@
 SQLite runs in WAL mode with `BEGIN IMMEDIATE` for writers, so readers never block and a
 writer never fails half-way with "database is locked" on lock upgrade.
 
-Reads on SQLite keep one connection per thread open between calls: checking a connection out
-of SQLAlchemy's pool and back in costs more than the primary-key lookup most reads are (see
-docs/benchmarks.md). Such a connection runs in autocommit, so between statements it holds no
-lock and no snapshot, and it is only ever used by its own thread.
+Reads keep one connection per thread open between calls: checking a connection out of
+SQLAlchemy's pool and back in (and, on PostgreSQL, pinging it and wrapping the read in
+BEGIN/ROLLBACK) costs more than the primary-key lookup most reads are (see docs/benchmarks.md).
+Such a connection runs in autocommit, so between statements it holds no lock and no snapshot,
+and it is only ever used by its own thread. A kept connection the database dropped fails one
+read and is replaced on the next.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class Store:
         self._owns_root = owns_root
         self.engine = _create_engine(url)
         # Per-thread kept read connections; only for file SQLite, whose pool grows as needed.
-        self._keep_readers = self.engine.dialect.name == "sqlite" and not _is_memory(url)
+        self._keep_readers = not _is_memory(url)
         self._local = threading.local()
         self._readers: list[_Reader] = []
         self._readers_lock = threading.Lock()
@@ -151,7 +153,13 @@ class _Reader:
     def __enter__(self) -> Connection:
         conn = self._conn
         if conn is None or conn.closed or conn.invalidated:
-            conn = self._conn = self._engine.connect().execution_options(sqlite_begin=None)
+            conn = self._engine.connect()
+            # No transaction around reads: SQLite reads its own snapshot per statement, and
+            # PostgreSQL in autocommit skips the BEGIN/ROLLBACK round trips.
+            options: dict[str, Any] = {"sqlite_begin": None}
+            if conn.dialect.name != "sqlite":
+                options["isolation_level"] = "AUTOCOMMIT"
+            conn = self._conn = conn.execution_options(**options)
         self._depth += 1
         return conn
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
-from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -68,12 +67,10 @@ def head() -> str:
 
 def current_revision(conn: Connection) -> str | None:
     """The store's revision; None for an empty database or one made before migrations."""
-    try:
-        with conn.begin_nested():  # a failed statement rolls back to here, not the whole upgrade
-            found: str | None = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            return found
-    except DBAPIError:
+    if not inspect(conn).has_table("alembic_version"):
         return None
+    found: str | None = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return found
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
