@@ -350,7 +350,6 @@ class PgIndex(FtsIndex):
     def matching(
         self, conn: Connection, queries: Sequence[TextQuery]
     ) -> tuple[FromClause, ColumnElement[float]] | None:
-        qr = schema.quick_responses
         matched: list[tuple[ColumnElement[bool], ColumnElement[float]]] = []
         for query in queries:
             values = [e for e in (self._tsquery(conn, v, query) for v in query.values) if e is not None]
@@ -361,15 +360,7 @@ class PgIndex(FtsIndex):
             )
             tsquery = func.to_tsquery(literal_column("'simple'"), " | ".join(values))
             matched.append((vector.op("@@")(tsquery), func.ts_rank(vector, tsquery) * query.weight))
-        if not matched:
-            return None
-        score = sum((case((condition, rank), else_=0.0) for condition, rank in matched), literal(0.0))
-        subquery = (
-            select(qr.c.seq.label("seq"), score.label("score"))
-            .where(or_(*(condition for condition, _ in matched)))
-            .subquery("matched")
-        )
-        return subquery.join(qr, subquery.c.seq == qr.c.seq), subquery.c.score
+        return _scored(matched)
 
     def _tsquery(self, conn: Connection, value: str, query: TextQuery) -> str | None:
         terms = words(value)
@@ -405,6 +396,23 @@ class PgIndex(FtsIndex):
 # --- any dialect, no index --------------------------------------------------------------------
 
 
+def _scored(
+    matched: Sequence[tuple[ColumnElement[bool], Any]],
+) -> tuple[FromClause, ColumnElement[float]] | None:
+    """Rows matching any (condition, score) pair, joined back to the table, scored by the sum of
+    the scores of the conditions they meet."""
+    if not matched:
+        return None
+    qr = schema.quick_responses
+    score = sum((case((condition, rank), else_=0.0) for condition, rank in matched), literal(0.0))
+    subquery = (
+        select(qr.c.seq.label("seq"), score.label("score"))
+        .where(or_(*(condition for condition, _ in matched)))
+        .subquery("matched")
+    )
+    return subquery.join(qr, subquery.c.seq == qr.c.seq), subquery.c.score
+
+
 class ScanIndex:
     def matching(
         self, conn: Connection, queries: Sequence[TextQuery]
@@ -420,15 +428,7 @@ class ScanIndex:
             ]
             if values:
                 matched.append((or_(*values), query.weight))
-        if not matched:
-            return None
-        score = sum((case((condition, weight), else_=0.0) for condition, weight in matched), literal(0.0))
-        subquery = (
-            select(qr.c.seq.label("seq"), score.label("score"))
-            .where(or_(*(condition for condition, _ in matched)))
-            .subquery("matched")
-        )
-        return subquery.join(qr, subquery.c.seq == qr.c.seq), subquery.c.score
+        return _scored(matched)
 
     def rows_inserted(self, conn: Connection, after_seq: int, texts: Iterable[str | None]) -> None:
         return None
