@@ -8,7 +8,7 @@ PORT ?= 4567
 DATA_DIR ?= .qconnect-data
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck unit coverage-doc bench clean
+.PHONY: serve test lint typecheck unit coverage-doc bench bench-import bench-search bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,19 @@ coverage-doc: $(STAMP)
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
+# Benchmarks are scripts, not tests: each prints its figures beside a baseline measured in the
+# same run (docs/benchmarks.md records them with the command).
 bench: $(STAMP)
 	$(PY) bench/bench_api.py
+
+bench-import: $(STAMP)
+	$(PY) bench/bench_import.py
+
+bench-search: $(STAMP)
+	$(PY) bench/bench_search.py
+
+bench-scale: $(STAMP)
+	$(PY) bench/bench_scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
