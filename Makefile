@@ -8,7 +8,7 @@ PORT ?= 4567
 DATA_DIR ?= .qconnect-data
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck unit coverage-doc bench bench-import bench-search bench-scale clean
+.PHONY: serve test lint typecheck unit fuzz coverage-doc bench bench-import bench-search bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ coverage-doc: $(STAMP)
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+# `make test` runs the fuzzing bounded (Hypothesis profile "ci"); this is the long run.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(VENV)/bin/pytest -q tests/test_fuzz.py $(PYTEST_ARGS)
 
 # Benchmarks are scripts, not tests: each prints its figures beside a baseline measured in the
 # same run (docs/benchmarks.md records them with the command).

@@ -5,6 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
 
 class Clock:
     def __init__(self) -> None:
@@ -19,11 +22,21 @@ class Clock:
         return datetime.now(UTC) + self._offset
 
     def advance(self, seconds: float) -> datetime:
+        """ValueError if service time would leave 1970-9000 (beyond, adding a duration overflows)."""
         with self._lock:
+            try:
+                step = timedelta(seconds=seconds)
+                target = (self._frozen or datetime.now(UTC) + self._offset) + step
+            except OverflowError:
+                target = None
+            if target is None or not EARLIEST <= target <= LATEST:
+                raise ValueError(
+                    f"advancing the clock by {seconds} seconds leaves {EARLIEST.year}-{LATEST.year}"
+                )
             if self._frozen is not None:
-                self._frozen += timedelta(seconds=seconds)
+                self._frozen = target
             else:
-                self._offset += timedelta(seconds=seconds)
+                self._offset += step
         return self.now()
 
     def freeze(self, at: datetime | None = None) -> datetime:

@@ -14,6 +14,7 @@ from typing import Any
 
 KINDS = {"START_IN_PROGRESS": "import", "DELETE_IN_PROGRESS": "delete"}
 UNTIL_RELEASED = datetime(9999, 1, 1, tzinfo=UTC)
+MAX_HOLD_SECONDS = 100 * 366 * 86400  # a century: any test's need, and now + hold stays a datetime
 
 
 class Transitions:
@@ -41,8 +42,8 @@ class Transitions:
                 hold = body["hold"]
                 kind = _kind(hold.get("status"))
                 seconds = hold.get("seconds")
-                if seconds is not None and float(seconds) < 0:
-                    raise ValueError("hold.seconds must be >= 0")
+                if seconds is not None and not 0 <= float(seconds) <= MAX_HOLD_SECONDS:
+                    raise ValueError(f"hold.seconds must be between 0 and {MAX_HOLD_SECONDS}")
                 self._hold[kind] = None if seconds is None else float(seconds)
             if "failNext" in body:
                 spec = body["failNext"]

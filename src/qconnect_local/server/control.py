@@ -84,7 +84,7 @@ def handle_control(runtime: Runtime, request: Request) -> Response:
         if not isinstance(body, dict):
             raise ValueError("body must be a JSON object")
         status, document = handler(runtime, body)
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
         return _json(400, {"message": f"Bad control request: {exc}"})
     return _json(status, document)
 

@@ -80,7 +80,8 @@ def verify(
             403, "AccessDenied", "Query-string authentication requires the expires and signature parameters"
         ) from None
     expected = _signature(secret, method, full_path, expires, required_headers)
-    if not hmac.compare_digest(given, expected):
+    # compare_digest raises TypeError on non-ASCII str; such a signature is simply wrong.
+    if not given.isascii() or not hmac.compare_digest(given, expected):
         raise LinkError(
             403,
             "SignatureDoesNotMatch",
