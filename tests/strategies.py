@@ -17,23 +17,12 @@ import regex
 from botocore.model import Shape
 from hypothesis import strategies as st
 
+from qconnect_local.protocol.parser import JSON_TYPES
 from shapes import _reaches, pattern_text
 
 INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 JSON_SCALARS: tuple[Any, ...] = (0, -1, 1.5, True, False, "text", "", [], {}, ["x"], {"k": "v"}, [{}])
-_JSON_KINDS: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "boolean": (bool,),
-    "integer": (int,),
-    "long": (int,),
-    "float": (int, float),
-    "double": (int, float),
-    "list": (list,),
-    "map": (dict,),
-    "structure": (dict,),
-    "blob": (str,),
-    "timestamp": (int, float, str),
-}
+_JSON_KINDS = JSON_TYPES  # what the parser accepts for each model type
 BAD_TEXT = (
     "",
     " ",

@@ -201,7 +201,8 @@ def _json_body(body: bytes) -> dict[str, Any]:
     return document
 
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
+# The JSON types each model type accepts in a body (booleans are kept apart from numbers).
+JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "boolean": (bool,),
     "integer": (int,),
@@ -221,7 +222,7 @@ _AS_IS = frozenset({"string", "boolean"})
 def _json_type_ok(kind: str, value: Any) -> bool:
     if isinstance(value, bool):  # JSON true/false is a Python int subclass: only booleans take it
         return kind == "boolean"
-    return isinstance(value, _JSON_TYPES.get(kind, (object,)))
+    return isinstance(value, JSON_TYPES.get(kind, (object,)))
 
 
 def _in_range(kind: str, number: int, path: str) -> int:
@@ -288,7 +289,7 @@ def _converter(shape: Shape) -> Converter:
 def _as_is(shape: Shape) -> tuple[type, ...] | None:
     """The JSON types a value of `shape` is taken as, after a bare type check; None: convert it."""
     if shape.type_name in _AS_IS and not shape.metadata.get("document"):
-        return _JSON_TYPES[shape.type_name]
+        return JSON_TYPES[shape.type_name]
     return None
 
 
