@@ -226,19 +226,27 @@ class FtsIndex:
         qr = schema.quick_responses
         return _DrivenBy(matched, qr, matched.c.seq == qr.c.seq), matched.c.score
 
+    # The query language: how a term is written (exactly, or as a prefix) and the operators.
+    ANY, ALL = " OR ", " AND "
+
+    @staticmethod
+    def _term(term: str, prefix: bool = False) -> str:
+        return _quoted(term) + (" *" if prefix else "")
+
     def _value(self, conn: Connection, value: str, query: TextQuery) -> str | None:
+        """One query value in the index's language: every word, in any allowed spelling."""
         terms = words(value)
         if not terms:
             return None
         parts = []
         for position, term in enumerate(terms):
-            spellings = [_quoted(term)]
+            spellings = [self._term(term)]
             if query.prefix and position == len(terms) - 1:
-                spellings.append(_quoted(term) + " *")
+                spellings.append(self._term(term, prefix=True))
             if query.fuzzy:
-                spellings += [_quoted(t) for t in self._near(conn, term)]
-            parts.append(spellings[0] if len(spellings) == 1 else f"({' OR '.join(spellings)})")
-        return "(" + " AND ".join(parts) + ")"
+                spellings += [self._term(t) for t in self._near(conn, term)]
+            parts.append(spellings[0] if len(spellings) == 1 else f"({self.ANY.join(spellings)})")
+        return "(" + self.ALL.join(parts) + ")"
 
     def _near(self, conn: Connection, term: str) -> list[str]:
         limit = allowed_edits(term)
@@ -339,42 +347,30 @@ def install_postgresql_index(conn: Connection) -> None:
     _PG.add_terms(conn, (value for row in rows for value in row))
 
 
-def _tsquery_term(term: str, prefix: bool = False) -> str:
-    # Words are letters and digits only (see `words`): quoting them is enough.
-    return f"'{term}'" + (":*" if prefix else "")
-
-
 class PgIndex(FtsIndex):
     """Same query rules as FtsIndex (its fuzzy lookup included), answered by PostgreSQL."""
+
+    ANY, ALL = " | ", " & "
+
+    @staticmethod
+    def _term(term: str, prefix: bool = False) -> str:
+        # Words are letters and digits only (see `words`): quoting them is enough.
+        return f"'{term}'" + (":*" if prefix else "")
 
     def matching(
         self, conn: Connection, queries: Sequence[TextQuery]
     ) -> tuple[FromClause, ColumnElement[float]] | None:
         matched: list[tuple[ColumnElement[bool], ColumnElement[float]]] = []
         for query in queries:
-            values = [e for e in (self._tsquery(conn, v, query) for v in query.values) if e is not None]
+            values = [e for e in (self._value(conn, v, query) for v in query.values) if e is not None]
             if not values:
                 continue
             vector: ColumnElement[Any] = literal_column(
                 f"to_tsvector('simple', qconnect_fold(quick_responses.{query.column}))"
             )
-            tsquery = func.to_tsquery(literal_column("'simple'"), " | ".join(values))
+            tsquery = func.to_tsquery(literal_column("'simple'"), self.ANY.join(values))
             matched.append((vector.op("@@")(tsquery), func.ts_rank(vector, tsquery) * query.weight))
         return _scored(matched)
-
-    def _tsquery(self, conn: Connection, value: str, query: TextQuery) -> str | None:
-        terms = words(value)
-        if not terms:
-            return None
-        parts = []
-        for position, term in enumerate(terms):
-            spellings = [_tsquery_term(term)]
-            if query.prefix and position == len(terms) - 1:
-                spellings.append(_tsquery_term(term, prefix=True))
-            if query.fuzzy:
-                spellings += [_tsquery_term(t) for t in self._near(conn, term)]
-            parts.append("(" + " | ".join(spellings) + ")")
-        return "(" + " & ".join(parts) + ")"
 
     def rows_inserted(self, conn: Connection, after_seq: int, texts: Iterable[str | None]) -> None:
         self.add_terms(conn, texts)  # the GIN indexes follow the table by themselves
