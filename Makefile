@@ -8,7 +8,7 @@ PORT ?= 4567
 DATA_DIR ?= .qconnect-data
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck unit fuzz coverage-doc bench bench-import bench-search bench-scale clean
+.PHONY: serve test lint typecheck unit fuzz coverage-doc bench bench-import bench-search bench-scale bench-ingest clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,9 @@ typecheck: $(STAMP)
 coverage-doc: $(STAMP)
 	$(PY) scripts/coverage_doc.py --check
 
+# Parallel over the machine's cores (pytest-xdist); each worker has its own server and databases.
 unit: $(STAMP)
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n auto $(PYTEST_ARGS)
 
 # `make test` runs the fuzzing bounded (Hypothesis profile "ci"); this is the long run.
 fuzz: $(STAMP)
@@ -51,6 +52,9 @@ bench-search: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(PY) bench/bench_scale.py
+
+bench-ingest: $(STAMP)
+	$(PY) bench/bench_ingest.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,9 @@ The PostgreSQL target uses one fresh database for the session (see
 `qconnect_local.testing.postgres`); without a reachable server it is skipped, except in CI
 (`CI` set), where that fails.
 
+Every handler output is checked against the model's output shape (`strict_outputs`): a
+misspelled member or a wrong type answers 500 instead of disappearing silently.
+
 `qc` is a boto3 `qconnect` client; `make_client` builds more (other accounts, regions, the
 `wisdom` client, client-side validation off so the server's validation is what answers).
 """
@@ -12,6 +15,7 @@ The PostgreSQL target uses one fresh database for the session (see
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -27,6 +31,13 @@ from qconnect_local.testing.mock import mock_qconnect
 from qconnect_local.testing.server import ServerProcess
 
 ClientFactory = Callable[..., Any]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every runtime of the suite checks its outputs (servers it starts inherit the variable).
+    os.environ["QCONNECT_LOCAL_STRICT_OUTPUTS"] = "true"
+
+
 DEFAULT_REGION = "us-east-1"
 
 

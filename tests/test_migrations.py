@@ -21,7 +21,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, insert, inspect, text
 
 from qconnect_local.config import Settings
-from qconnect_local.store import Store, schema, search
+from qconnect_local.store import Store, passages, schema, search
 from qconnect_local.store.migrate import StoreTooNew, alembic_config, current_revision, head
 from qconnect_local.testing import postgres
 from qconnect_local.testing.mock import mock_qconnect
@@ -123,8 +123,8 @@ def test_a_store_from_the_first_revision_opens_upgraded_with_its_data(database_u
 
 def test_the_migrated_schema_is_the_schema_the_code_declares(database_url: str) -> None:
     def declared_or_unknown(name: str | None, kind: str, _parents: Any) -> bool:
-        # The search index's own tables and indexes are the migrations', not schema.py's.
-        own = search.FTS if kind == "table" else search.PG_INDEX_PREFIX
+        # The search indexes' own tables and indexes are the migrations', not schema.py's.
+        own = (search.FTS, passages.FTS) if kind == "table" else (search.PG_INDEX_PREFIX, passages.PG_INDEX)
         return not str(name).startswith(own)
 
     store = Store(database_url)
@@ -204,12 +204,29 @@ def test_a_new_sqlite_store_made_without_alembic_equals_one_made_by_the_migratio
     with migrated_engine.begin() as conn:
         command.upgrade(alembic_config(conn), "head")
 
-    def sqlite_master(engine: Engine) -> set[tuple[str, str, str]]:
+    def sqlite_master(engine: Engine) -> set[tuple[Any, ...]]:
+        """Every object: a table by its columns and unique keys (ALTER TABLE words its SQL
+        differently from CREATE TABLE), anything else by its SQL."""
+        found: set[tuple[Any, ...]] = set()
         with engine.connect() as conn:
             rows = conn.execute(
                 text("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
-            )
-            return {(kind, name, " ".join((sql or "").split())) for kind, name, sql in rows}
+            ).all()
+            for kind, name, sql in rows:
+                if kind == "table" and not (sql or "").startswith("CREATE VIRTUAL"):
+                    columns = conn.exec_driver_sql(f"PRAGMA table_info('{name}')").all()
+                    keys = {
+                        tuple(r[2] for r in conn.exec_driver_sql(f"PRAGMA index_info('{index[1]}')"))
+                        for index in conn.exec_driver_sql(f"PRAGMA index_list('{name}')")
+                        if index[2]
+                    }
+                    autoincrement = "AUTOINCREMENT" in (sql or "")
+                    found.add(
+                        (kind, name, frozenset(tuple(c) for c in columns), frozenset(keys), autoincrement)
+                    )
+                else:
+                    found.add((kind, name, " ".join((sql or "").split())))
+        return found
 
     try:
         assert sqlite_master(fresh.engine) == sqlite_master(migrated_engine)

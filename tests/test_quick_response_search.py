@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from botocore.exceptions import ClientError
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 
 from importing import import_csv
 from qconnect_local.service import quick_responses
 from qconnect_local.store import Store
+from qconnect_local.store.migrate import alembic_config
 from qconnect_local.store.schema import quick_responses as table
 from qconnect_local.store.search import FTS, TERMS, FtsIndex, ScanIndex, TextQuery, within_edits
 
@@ -568,7 +570,7 @@ def test_insert_many_keeps_the_index_in_step(tmp_path: Path) -> None:
         kb_id = str(uuid.uuid4())
         assert _insert(store, kb_id, ITEMS) == 3
         with store.read() as conn:
-            assert quick_responses.count(conn, kb_id) == 3
+            assert quick_responses.count(conn, "123456789012", "us-east-1", kb_id) == 3
             assert quick_responses.existing_names_and_shortcuts(conn, kb_id) == (
                 {"Refund policy", "Delivery", "Password"},
                 {"rp"},
@@ -580,15 +582,27 @@ def test_insert_many_keeps_the_index_in_step(tmp_path: Path) -> None:
 
 
 def test_an_index_missing_from_an_existing_database_is_built_on_open(tmp_path: Path) -> None:
-    store = Store.in_dir(tmp_path)
-    _insert(store, str(uuid.uuid4()), ITEMS)
-    with store.write() as conn:
+    # A store from before migrations: the first revision's tables, rows, and no search index.
+    engine = create_engine(f"sqlite:///{tmp_path / 'qconnect.sqlite3'}")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+    with engine.begin() as conn:
+        quick_responses.insert_many(
+            conn,
+            account="123456789012",
+            region="us-east-1",
+            kb_id=str(uuid.uuid4()),
+            items=ITEMS,
+            import_job_id=None,
+            now=datetime.now(UTC),
+            modified_by="arn:aws:iam::123456789012:root",
+        )
         for name in (f"{FTS}_insert", f"{FTS}_delete", f"{FTS}_update"):
             conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
         conn.execute(text(f"DROP TABLE {FTS}"))
         conn.execute(text(f"DROP TABLE {TERMS}"))
-        conn.execute(text("DROP TABLE alembic_version"))  # as stores from before migrations were
-    store.close()
+        conn.execute(text("DROP TABLE alembic_version"))
+    engine.dispose()
 
     reopened = Store.in_dir(tmp_path)
     try:

@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--knowledge-base-quota", type=int, help="knowledge bases per account and region (10)")
     serve.add_argument("--quick-response-quota", type=int, help="quick responses per knowledge base (1000)")
+    serve.add_argument("--content-quota", type=int, help="contents per knowledge base (5000)")
+    serve.add_argument("--crawl-max-pages", type=int, help="pages a MANAGED knowledge base's crawl fetches (500)")
     serve.add_argument("--max-upload-bytes", type=int, help="largest file a signed PUT accepts (5 MiB)")
     serve.add_argument("--no-worker", dest="run_worker", action="store_false", default=None, help="API only")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
@@ -66,6 +68,8 @@ def _worker_parser(commands: Any) -> None:
     worker.add_argument("--blob-url", type=_blob_url, help="as for serve (default: database)")
     worker.add_argument("--blob-endpoint-url", help="S3-compatible endpoint for an s3:// --blob-url")
     worker.add_argument("--quick-response-quota", type=int, help="same value as the replicas' (1000)")
+    worker.add_argument("--content-quota", type=int, help="same value as the replicas' (5000)")
+    worker.add_argument("--crawl-max-pages", type=int, help="pages a crawl fetches (500)")
     worker.add_argument(
         "--job-lease-seconds", type=int, help="how long a job's claim lasts unless renewed (60)"
     )
@@ -98,6 +102,8 @@ _SETTING_FLAGS = (
     "credentials",
     "knowledge_base_quota",
     "quick_response_quota",
+    "content_quota",
+    "crawl_max_pages",
     "max_upload_bytes",
     "run_worker",
     "job_lease_seconds",

@@ -44,10 +44,12 @@ class Runtime:
 
     def reset(self) -> None:
         """Forget every resource (the control plane's /_qconnect/reset)."""
+        from qconnect_local.service.families import BLOB_FOLDERS
+
         self.transitions.clear()
         self.store.reset()
-        self.blobs.delete_prefix("uploads")
-        self.blobs.delete_prefix("reports")
+        for prefix in BLOB_FOLDERS:
+            self.blobs.delete_prefix(prefix)
         self.clock.reset()
 
     def close(self) -> None:

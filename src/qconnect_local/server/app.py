@@ -2,10 +2,12 @@
 
 Deliberately no web framework: routing is the model's, and a framework's per-request
 machinery would cost a large share of the time GetKnowledgeBase takes (see
-docs/benchmarks.md). Handlers are synchronous. Reads (GET, HEAD) run on the event loop thread:
-in WAL mode they never wait. Everything that writes runs on a small thread pool, because a
-write may wait for the store's write lock while an import commits, and the loop must keep
-answering meanwhile. The import worker runs on threads of its own.
+docs/benchmarks.md). Handlers are synchronous. On the embedded store, reads (GET, HEAD) run
+on the event loop thread: in WAL mode they never wait, and a thread hop would cost more than
+the read. Everything else runs on a thread pool: every write (it may wait for the store's write
+lock while an import commits), every request on PostgreSQL (each read is a network round trip),
+and any operation that waits by design (long polling, `spec.waiting_operations`). The loop
+itself never waits. The worker runs on threads of its own.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
+from qconnect_local.protocol.errors import ServiceError
 from qconnect_local.protocol.http import Request, Response
+from qconnect_local.protocol.router import default_router
 from qconnect_local.runtime import Runtime
 from qconnect_local.server import blob_routes
 from qconnect_local.server.control import PREFIX, handle_control
 from qconnect_local.server.dispatch import handle_api
 from qconnect_local.service.links import LinkError
+from qconnect_local.spec import waiting_operations
 
+T = TypeVar("T")
 READ_METHODS = frozenset({"GET", "HEAD"})
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -48,11 +54,13 @@ def route(runtime: Runtime, request: Request, scheme: str = "http") -> Response:
 
 
 class App:
-    def __init__(self, runtime: Runtime, write_threads: int = 8) -> None:
+    def __init__(self, runtime: Runtime, write_threads: int = 8, waiting_threads: int = 64) -> None:
         self.runtime = runtime
         # Writes may wait for the store's write lock (an import commits in one transaction), so
         # they run on threads: the event loop keeps serving reads, which never wait in WAL mode.
         self._writers = ThreadPoolExecutor(write_threads, thread_name_prefix="qconnect-write")
+        self._waiters = ThreadPoolExecutor(waiting_threads, thread_name_prefix="qconnect-wait")
+        self._loop_reads = runtime.store.dialect == "sqlite"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -73,22 +81,44 @@ class App:
             return
         request.body = await _read_body(receive)
         scheme = scope.get("scheme", "http")
-        if request.method in READ_METHODS:
+        threads = self._threads_for(request)
+        if threads is None:
             response = route(self.runtime, request, scheme)
         else:
             loop = asyncio.get_running_loop()
-            response = await loop.run_in_executor(self._writers, route, self.runtime, request, scheme)
+            response = await loop.run_in_executor(threads, route, self.runtime, request, scheme)
         await _send(send, response)
+
+    def _threads_for(self, request: Request) -> ThreadPoolExecutor | None:
+        """The pool a request that could wait runs on; None: answer it on the event loop.
+
+        Long polls get a pool of their own, so that they can never take every thread writes need.
+        """
+        try:
+            operation: str | None = default_router().match(request.method, request.raw_path).operation
+        except ServiceError:  # not an API route: the control plane or an unknown path
+            operation = None
+        if operation in waiting_operations():
+            return self._waiters
+        if request.method not in READ_METHODS or not self._loop_reads:
+            return self._writers
+        return None
+
+    async def _io(self, func: Callable[..., T], *args: Any) -> T:
+        """Run store or blob I/O: inline on the embedded store, on a thread when it is remote."""
+        if self._loop_reads:
+            return func(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._writers, func, *args)
 
     async def _blob(self, request: Request, receive: Receive, send: Send) -> None:
         """Signed links, streamed both ways: uploads can be far larger than what we buffer."""
         if request.method != "PUT":
-            response, body = blob_routes.download(self.runtime, request)
-            await _send(send, response, body)
+            response, body = await self._io(blob_routes.download, self.runtime, request)
+            await _send(send, response, body, self._io)
             return
         try:
             receiver = blob_routes.upload_receiver(self.runtime, request)
-            receiver.begin()
+            await self._io(receiver.begin)
         except LinkError as error:
             await _drain(receive)
             await _send(send, blob_routes.error_response(error))
@@ -100,7 +130,7 @@ class App:
                 if message["type"] == "http.disconnect":
                     receiver.abort()
                     return
-                receiver.write(message.get("body", b""))
+                await self._io(receiver.write, message.get("body", b""))
                 more = message.get("more_body", False)
             etag = await asyncio.get_running_loop().run_in_executor(self._writers, receiver.finish)
             response = blob_routes.put_response(etag)
@@ -113,7 +143,13 @@ class App:
         await _send(send, response)
 
 
-async def _send(send: Send, response: Response, chunks: Iterator[bytes] | None = None) -> None:
+async def _send(
+    send: Send,
+    response: Response,
+    chunks: Iterator[bytes] | None = None,
+    io: Callable[..., Awaitable[Any]] | None = None,
+) -> None:
+    """Send a response; `chunks` are read one by one through `io` (a thread, for remote blobs)."""
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     if chunks is None and response.header("content-length") is None:
         headers.append((b"content-length", str(len(response.body)).encode()))
@@ -121,7 +157,8 @@ async def _send(send: Send, response: Response, chunks: Iterator[bytes] | None =
     if chunks is None:
         await send({"type": "http.response.body", "body": response.body})
         return
-    for chunk in chunks:
+    done = object()
+    while (chunk := (await io(next, chunks, done)) if io is not None else next(chunks, done)) is not done:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
 

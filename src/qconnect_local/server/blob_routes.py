@@ -11,13 +11,10 @@ from collections.abc import Iterable, Iterator
 
 from qconnect_local.protocol.http import Request, Response
 from qconnect_local.runtime import Runtime
-from qconnect_local.service import import_jobs
-from qconnect_local.service.links import BLOB_PREFIX, LinkError, s3_error_xml
+from qconnect_local.service.links import BLOB_PREFIX, DOWNLOADS, LinkError, no_such_key, s3_error_xml
 from qconnect_local.service.uploads import UPLOAD_PATH, UploadReceiver
 
 UPLOADS = BLOB_PREFIX + UPLOAD_PATH
-JOBS = BLOB_PREFIX + "jobs/"
-DOWNLOADS = {"upload": "upload", "failed-records": "failed-records"}
 
 
 def is_blob_path(raw_path: str) -> bool:
@@ -57,20 +54,20 @@ def receive_upload(runtime: Runtime, request: Request, chunks: Iterable[bytes]) 
 
 
 def download(runtime: Runtime, request: Request) -> tuple[Response, Iterator[bytes] | None]:
-    """Headers for a GET of a job link, and the body as chunks (None on error)."""
-    parts = request.raw_path[len(JOBS) :].split("/") if request.raw_path.startswith(JOBS) else []
+    """Headers for a GET of a download link, and the body as chunks (None on error)."""
     if request.method not in ("GET", "HEAD"):
         return error_response(LinkError(405, "MethodNotAllowed", "The method is not allowed.")), None
-    if len(parts) != 2 or parts[1] not in DOWNLOADS:
-        return error_response(LinkError(404, "NoSuchKey", "The specified key does not exist.")), None
+    collection, *parts = request.raw_path[len(BLOB_PREFIX) :].split("/")
+    downloader = DOWNLOADS.get(collection)
     try:
-        key = import_jobs.download(runtime, parts[0], parts[1], request.raw_path, request.query_string)
+        if downloader is None:
+            raise no_such_key()
+        found = downloader(runtime, parts, request.raw_path, request.query_string)
     except LinkError as error:
         return error_response(error), None
-    content_type = "text/csv"
     headers = [
-        ("Content-Type", content_type),
-        ("Content-Disposition", f'attachment; filename="{parts[1]}.csv"'),
+        ("Content-Type", found.content_type),
+        ("Content-Disposition", f'attachment; filename="{found.filename}"'),
     ]
-    body = runtime.blobs.chunks(key) if request.method == "GET" else iter(())
+    body = runtime.blobs.chunks(found.key) if request.method == "GET" else iter(())
     return Response(200, headers), body

@@ -7,16 +7,21 @@ Every model path starts with a resource collection (`/knowledgeBases`, `/assista
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from qconnect_local import __version__
+from qconnect_local.protocol.errors import ServiceError
 from qconnect_local.protocol.http import Request, Response
 from qconnect_local.protocol.serializer import dumps
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import handlers
-from qconnect_local.service.import_jobs import release_held_jobs
+from qconnect_local.service.external_content import ingest_articles
+from qconnect_local.service.families import CONTENT
 from qconnect_local.spec import operation_names
+from qconnect_local.store import passages
+from qconnect_local.worker.claims import release_held
 
 PREFIX = "/_qconnect/"
 
@@ -57,11 +62,100 @@ def _transitions(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str,
     transitions.configure(body)
     if body.get("release"):
         release = body["release"]
-        kinds = transitions.release(release if isinstance(release, str) else None)
-        released_jobs = release_held_jobs(runtime, kinds)
+        knobs = transitions.release(release)
+        released_jobs = release_held(runtime.store, knobs)
         runtime.wake_worker()
         return 200, {**transitions.state(), "releasedJobs": released_jobs}
     return 200, transitions.state()
+
+
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+){1,2}(-[0-9])?")
+_KB_INGEST = re.compile(r"knowledgeBases/([^/]+)/ingest")
+MAX_TOP_K = 100
+
+
+def _scope(runtime: Runtime, body: dict[str, Any]) -> tuple[str, str]:
+    """The account and region a control request acts in (default: the server's defaults)."""
+    account = body.get("account", runtime.settings.default_account)
+    region = body.get("region", runtime.settings.default_region)
+    if not isinstance(account, str) or not _ACCOUNT.fullmatch(account):
+        raise ValueError("account must be 12 digits")
+    if not isinstance(region, str) or not _REGION.fullmatch(region):
+        raise ValueError("region must be a region name such as us-east-1")
+    return account, region
+
+
+def _ingest(runtime: Runtime, body: dict[str, Any], kb_id: str) -> tuple[int, dict[str, Any]]:
+    """Deliver articles to an EXTERNAL knowledge base (see service.external_content)."""
+    account, region = _scope(runtime, body)
+    delivered = ingest_articles(runtime, account, region, kb_id, body.get("source"), body.get("articles"))
+    return 200, {"contents": delivered}
+
+
+def _passages(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Query the passage index as retrieval will: the best passages for `text` in the knowledge bases."""
+    account, region = _scope(runtime, body)
+    kb_ids = body.get("knowledgeBaseIds")
+    if not isinstance(kb_ids, list) or not kb_ids or not all(isinstance(k, str) for k in kb_ids):
+        raise ValueError("knowledgeBaseIds must be a non-empty list of ids")
+    query_text = body.get("text")
+    if not isinstance(query_text, str) or len(query_text) > 10_000:
+        raise ValueError("text must be a string of at most 10000 characters")
+    top_k = body.get("topK", 10)
+    if not isinstance(top_k, int) or isinstance(top_k, bool) or not 1 <= top_k <= MAX_TOP_K:
+        raise ValueError(f"topK must be a whole number from 1 to {MAX_TOP_K}")
+    query = passages.PassageQuery(query_text, account, region, kb_ids, top_k)
+    with runtime.store.read() as conn:
+        hits = passages.search_passages(conn, query)
+    return 200, {
+        "passages": [
+            {
+                "knowledgeBaseId": hit.knowledge_base_id,
+                "contentId": hit.content_id,
+                "position": hit.position,
+                "start": hit.start,
+                "end": hit.end,
+                "parentStart": hit.parent_start,
+                "parentEnd": hit.parent_end,
+                "text": hit.text,
+                "score": hit.score,
+                "highlights": [list(pair) for pair in hit.highlights],
+            }
+            for hit in hits
+        ]
+    }
+
+
+def _content(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """What ingestion made of one content: status, failure reason, extracted text, passages."""
+    account, region = _scope(runtime, body)
+    content_id = body.get("contentId")
+    if not isinstance(content_id, str):
+        raise ValueError("contentId must be a content id")
+    with runtime.store.read() as conn:
+        row = CONTENT.repo.find(conn, account, region, content_id)
+        cuts = passages.passages_of(conn, content_id) if row is not None else []
+    if row is None:
+        return 404, {"message": f"Content not found: {content_id}"}
+    return 200, {
+        "contentId": row.id,
+        "knowledgeBaseId": row.knowledge_base_id,
+        "status": row.status,
+        "failureReason": row.failure_reason,
+        "sourceUrl": row.source_url,
+        "extractedText": row.extracted_text,
+        "passages": [
+            {
+                "position": p.position,
+                "start": p.start,
+                "end": p.end,
+                "parentStart": p.parent_start,
+                "parentEnd": p.parent_end,
+            }
+            for p in cuts
+        ],
+    }
 
 
 ROUTES: dict[tuple[str, str], ControlHandler] = {
@@ -71,19 +165,29 @@ ROUTES: dict[tuple[str, str], ControlHandler] = {
     ("POST", "clock"): _clock,
     ("GET", "transitions"): lambda runtime, _body: (200, runtime.transitions.state()),
     ("POST", "transitions"): _transitions,
+    ("POST", "passages"): _passages,
+    ("POST", "content"): _content,
 }
 
 
 def handle_control(runtime: Runtime, request: Request) -> Response:
     name = request.raw_path[len(PREFIX) :].strip("/")
     handler = ROUTES.get((request.method, name))
-    if handler is None:
+    ingest = _KB_INGEST.fullmatch(name) if request.method == "POST" else None
+    if handler is None and ingest is None:
         return _json(404, {"message": f"No control endpoint {request.method} {request.raw_path}"})
     try:
         body = json.loads(request.body) if request.body.strip() else {}
         if not isinstance(body, dict):
             raise ValueError("body must be a JSON object")
-        status, document = handler(runtime, body)
+        if ingest is not None:
+            status, document = _ingest(runtime, body, ingest.group(1))
+        else:
+            assert handler is not None
+            status, document = handler(runtime, body)
+    except ServiceError as error:
+        # The same refusal the API would give, with its error code.
+        return _json(error.status, {"code": error.code, "message": error.message})
     except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
         return _json(400, {"message": f"Bad control request: {exc}"})
     return _json(status, document)

@@ -12,10 +12,9 @@ import logging
 import os
 import random
 
-from sqlalchemy.exc import IntegrityError
-
 from qconnect_local.protocol.errors import ServiceError, conflict, internal_error, not_implemented
 from qconnect_local.protocol.http import Request, Response
+from qconnect_local.protocol.output_check import check_output
 from qconnect_local.protocol.parser import parse_input
 from qconnect_local.protocol.router import default_router
 from qconnect_local.protocol.serializer import serialize_error, serialize_output
@@ -25,6 +24,7 @@ from qconnect_local.server.auth import AuthError, parse_identity, verify_sigv4
 from qconnect_local.service import handlers
 from qconnect_local.service.context import Call
 from qconnect_local.spec import operation
+from qconnect_local.store.errors import StoreConflict
 
 log = logging.getLogger("qconnect_local")
 
@@ -62,10 +62,13 @@ def handle_api(runtime: Runtime, request: Request, base_url: str) -> Response:
         if handler is None:
             raise not_implemented(match.operation)
         call = Call(runtime, identity.account, identity.region, match.operation, request_id, base_url)
-        return serialize_output(op, handler(call, params), request_id)
+        output = handler(call, params)
+        if settings.strict_outputs:
+            check_output(op, output)
+        return serialize_output(op, output, request_id)
     except ServiceError as error:
         return serialize_error(error, request_id)
-    except IntegrityError:
+    except StoreConflict:
         # A unique constraint caught a race the handler's own check could not see (two writers
         # on PostgreSQL creating the same name at once): the loser conflicts, as AWS answers.
         return serialize_error(

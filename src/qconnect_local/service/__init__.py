@@ -1,10 +1,13 @@
 """Resource behaviour: plain functions taking model member names in and giving them out.
 
-Importing this package registers every implemented operation with `registry`.
+Importing this package registers every implemented operation with `registry` (and the
+download links of the families that hand some out with `links`).
 """
 
 # Imported for their side effect: each module registers its operations.
 from qconnect_local.service import (  # noqa: F401
+    content_associations,
+    contents,
     import_jobs,
     knowledge_bases,
     quick_response_search,

@@ -12,16 +12,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection
 
 from qconnect_local.protocol.errors import conflict, not_found, validation_error
 from qconnect_local.runtime import Runtime
-from qconnect_local.service import idempotency, knowledge_bases, links, uploads
+from qconnect_local.service import knowledge_bases, links, resources, uploads
 from qconnect_local.service.context import Call
-from qconnect_local.service.pagination import fetch_page
+from qconnect_local.service.families import IMPORT_JOB
 from qconnect_local.service.registry import operation
-from qconnect_local.store.prepared import Prepared
-from qconnect_local.store.schema import import_jobs as job_table
 
 START_IN_PROGRESS = "START_IN_PROGRESS"
 COMPLETE = "COMPLETE"
@@ -31,17 +29,10 @@ DELETE_FAILED = "DELETE_FAILED"
 DELETED = "DELETED"
 
 LINK_TTL = timedelta(minutes=15)
-REPORT_PATH = "reports/"
-
-_BY_ID = Prepared(
-    select(job_table).where(
-        job_table.c.id == bindparam("id"), job_table.c.knowledge_base_id == bindparam("kb_id")
-    )
-)
 
 
-def _load(conn: Connection, call: Call, kb_id: str, job_id: str) -> Any:
-    row = _BY_ID.first(conn, id=job_id, kb_id=kb_id)
+def _load(conn: Connection, call: Call, kb: Any, job_id: str) -> Any:
+    row = IMPORT_JOB.repo.find(conn, call.account, call.region, job_id, kb.id)
     if row is None:
         raise not_found(f"Import job not found: {job_id}", job_id)
     return row
@@ -82,9 +73,9 @@ def _describe(call: Call, row: Any) -> dict[str, Any]:
 def start_import_job(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.write() as conn:
         kb = knowledge_bases.load(conn, call, params["knowledgeBaseId"])
-        replayed = idempotency.replayed_resource(conn, call, params)
+        replayed = resources.replayed(conn, call, IMPORT_JOB, params, kb)
         if replayed is not None:
-            return {"importJob": _describe(call, _load(conn, call, kb.id, replayed))}
+            return {"importJob": _describe(call, replayed)}
         if kb.type != "QUICK_RESPONSES":
             raise validation_error(
                 f"Import jobs of type {params['importJobType']} need a QUICK_RESPONSES knowledge base; "
@@ -99,47 +90,38 @@ def start_import_job(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             raise validation_error(
                 f"Upload {params['uploadId']} has no file yet: PUT the file to its url first"
             )
-        job_id, now = str(uuid.uuid4()), call.now()
-        controls = call.runtime.transitions.for_new_job("import", now)
-        conn.execute(
-            job_table.insert().values(
-                id=job_id,
-                account=call.account,
-                region=call.region,
-                knowledge_base_id=kb.id,
-                upload_id=upload.id,
-                job_type=params["importJobType"],
-                status=START_IN_PROGRESS,
-                metadata=params.get("metadata"),
-                external_source=params.get("externalSourceConfiguration"),
-                upload_blob_key=upload.blob_key,
-                created_at=now,
-                modified_at=now,
-                attempts=0,
-                **controls,
-            )
-        )
-        idempotency.remember(conn, call, params, job_id)
-        row = _load(conn, call, kb.id, job_id)
-    call.runtime.wake_worker()
-    return {"importJob": _describe(call, row)}
+        now = call.now()
+        values = {
+            "id": str(uuid.uuid4()),
+            "knowledge_base_id": kb.id,
+            "upload_id": upload.id,
+            "job_type": params["importJobType"],
+            "status": START_IN_PROGRESS,
+            "metadata": params.get("metadata"),
+            "external_source": params.get("externalSourceConfiguration"),
+            "upload_blob_key": upload.blob_key,
+            "created_at": now,
+            "modified_at": now,
+            "attempts": 0,
+            **call.runtime.transitions.for_new_job(IMPORT_JOB.key, START_IN_PROGRESS, now),
+        }
+        row = resources.insert(conn, call, IMPORT_JOB, params, values)
+        resources.wake_worker_after_commit(conn, call)
+        return {"importJob": _describe(call, row)}
 
 
 @operation("GetImportJob")
 def get_import_job(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
         kb = knowledge_bases.load(conn, call, params["knowledgeBaseId"])
-        return {"importJob": _describe(call, _load(conn, call, kb.id, params["importJobId"]))}
+        return {"importJob": _describe(call, _load(conn, call, kb, params["importJobId"]))}
 
 
 @operation("ListImportJobs")
 def list_import_jobs(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
         kb = knowledge_bases.load(conn, call, params["knowledgeBaseId"])
-        query = select(job_table).where(job_table.c.knowledge_base_id == kb.id)
-        rows, next_token = fetch_page(
-            call, conn, query, job_table.c.seq, params, parent=kb.id, descending=True
-        )
+        rows, next_token = resources.page(conn, call, IMPORT_JOB, params, kb, descending=True)
     return {"importJobSummaries": [_summary(call, row) for row in rows], "nextToken": next_token}
 
 
@@ -147,7 +129,7 @@ def list_import_jobs(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def delete_import_job(call: Call, params: dict[str, Any]) -> None:
     with call.runtime.store.write() as conn:
         kb = knowledge_bases.load(conn, call, params["knowledgeBaseId"])
-        row = _load(conn, call, kb.id, params["importJobId"])
+        row = _load(conn, call, kb, params["importJobId"])
         if row.status == START_IN_PROGRESS:
             raise conflict(
                 f"Import job {row.id} is still {START_IN_PROGRESS}; delete it once it has finished"
@@ -155,50 +137,32 @@ def delete_import_job(call: Call, params: dict[str, Any]) -> None:
         if row.status in (DELETE_IN_PROGRESS, DELETED):
             raise not_found(f"Import job not found: {row.id} (already {row.status})", row.id)
         now = call.now()
-        conn.execute(
-            update(job_table)
-            .where(job_table.c.seq == row.seq)
-            .values(
-                status=DELETE_IN_PROGRESS,
-                modified_at=now,
-                claimed_by=None,
-                lease_until=None,
-                **call.runtime.transitions.for_new_job("delete", now),
-            )
+        IMPORT_JOB.repo.update(
+            conn,
+            row.seq,
+            {
+                "status": DELETE_IN_PROGRESS,
+                "modified_at": now,
+                "claimed_by": None,
+                "lease_until": None,
+                **call.runtime.transitions.for_new_job(IMPORT_JOB.key, DELETE_IN_PROGRESS, now),
+            },
         )
-    call.runtime.wake_worker()
+        resources.wake_worker_after_commit(conn, call)
 
 
-def release_held_jobs(runtime: Runtime, kinds: list[str]) -> int:
-    """Let held jobs of the given kinds ("import", "delete") proceed now."""
-    statuses = [START_IN_PROGRESS if kind == "import" else DELETE_IN_PROGRESS for kind in kinds]
-    with runtime.store.write() as conn:
-        released: int = conn.execute(
-            update(job_table)
-            .where(job_table.c.status.in_(statuses), job_table.c.hold_until.is_not(None))
-            .values(hold_until=None)
-        ).rowcount
-    return released
-
-
-def download(runtime: Runtime, job_id: str, which: str, full_path: str, query: str) -> str:
-    """The blob key a signed GET link names, after checking the link (LinkError otherwise)."""
+@links.download_route("jobs")
+def download(runtime: Runtime, parts: list[str], full_path: str, query: str) -> links.Download:
+    """A job's file or failed-record report, after checking the link (LinkError otherwise)."""
+    if len(parts) != 2 or parts[1] not in ("upload", "failed-records"):
+        raise links.no_such_key()
     links.verify(runtime.store.secret, "GET", full_path, query, {}, {}, runtime.clock.now())
+    job_id, which = parts
     with runtime.store.read() as conn:
-        row = conn.execute(select(job_table).where(job_table.c.id == job_id)).first()
+        row = IMPORT_JOB.repo.find_any(conn, job_id)
     key = None
     if row is not None and row.status not in (DELETE_IN_PROGRESS, DELETED):
         key = row.upload_blob_key if which == "upload" else row.report_blob_key
     if key is None or not runtime.blobs.exists(key):
-        raise links.LinkError(404, "NoSuchKey", "The specified key does not exist.")
-    return str(key)
-
-
-def _delete_for_knowledge_base(conn: Connection, call: Call, kb_id: str) -> None:
-    ids = conn.execute(select(job_table.c.id).where(job_table.c.knowledge_base_id == kb_id)).scalars().all()
-    conn.execute(delete(job_table).where(job_table.c.knowledge_base_id == kb_id))
-    for job_id in ids:
-        call.runtime.blobs.delete_prefix(REPORT_PATH + job_id)
-
-
-knowledge_bases.ON_DELETE.append(_delete_for_knowledge_base)
+        raise links.no_such_key()
+    return links.Download(str(key), "text/csv", f"{which}.csv")

@@ -3,76 +3,60 @@
 Decisions where AWS is silent (see docs/behaviour.md): names are unique per account and
 region (`ConflictException`, as AWS describes for Create APIs); a knowledge base is ACTIVE as
 soon as it is created; EXTERNAL needs `sourceConfiguration.appIntegrations`, MANAGED needs
-`sourceConfiguration.managedSourceConfiguration`, and the other types take none.
+`sourceConfiguration.managedSourceConfiguration`, and the other types take none. A MANAGED
+knowledge base's crawl is a job: `ingestionStatus` is CREATE_IN_PROGRESS until the worker
+has crawled its seed URLs, then SYNC_SUCCESS or SYNC_FAILED.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Collection
+from typing import Any, Final
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection
 
-from qconnect_local.protocol.errors import ServiceError, conflict, not_found, validation_error
-from qconnect_local.service import idempotency
+from qconnect_local.engine.chunking import chunk
+from qconnect_local.protocol.errors import validation_error
+from qconnect_local.service import resources
 from qconnect_local.service.context import Call
-from qconnect_local.service.pagination import fetch_page
+from qconnect_local.service.families import KNOWLEDGE_BASE
 from qconnect_local.service.registry import operation
-from qconnect_local.service.resources import ParsedArn, resolve_id
-from qconnect_local.service.tags import TAGGABLE, drop_tags, put_tags, tags_of
-from qconnect_local.store.prepared import Prepared
-from qconnect_local.store.schema import knowledge_bases as kb_table
+from qconnect_local.worker.crawler import CrawlConfigError, validate
 
-ARN_TYPE = "knowledge-base"
-CONFIG_MEMBERS = (
+CONFIG_MEMBERS: Final = (
     "sourceConfiguration",
     "renderingConfiguration",
     "vectorIngestionConfiguration",
     "serverSideEncryptionConfiguration",
 )
-SOURCE_REQUIRED = {"EXTERNAL": "appIntegrations", "MANAGED": "managedSourceConfiguration"}
-
-# Other resource families hook in here to delete what lives inside a knowledge base.
-ON_DELETE: list[Callable[[Connection, Call, str], None]] = []
+SOURCE_REQUIRED: Final = {"EXTERNAL": "appIntegrations", "MANAGED": "managedSourceConfiguration"}
+CRAWL_PENDING: Final = "CREATE_IN_PROGRESS"
 
 
 def kb_arn(call: Call, kb_id: str) -> str:
-    return call.arn(f"{ARN_TYPE}/{kb_id}")
+    return resources.arn_for(call, KNOWLEDGE_BASE, kb_id)
 
 
-# Built once: constructing SQLAlchemy expressions per call costs more than running them.
-_BY_ID = Prepared(
-    select(kb_table).where(
-        kb_table.c.id == bindparam("id"),
-        kb_table.c.account == bindparam("account"),
-        kb_table.c.region == bindparam("region"),
-    )
-)
-
-
-def load(conn: Connection, call: Call, kb_id_or_arn: str) -> Row[Any]:
+def load(conn: Connection, call: Call, kb_id_or_arn: str) -> Any:
     """The knowledge base row named by id or ARN in the caller's scope, or ResourceNotFoundException."""
-    kb_id = resolve_id(call, kb_id_or_arn, ARN_TYPE, "Knowledge base", parents=())
-    row = _BY_ID.first(conn, id=kb_id, account=call.account, region=call.region)
-    if row is None:
-        raise not_found(f"Knowledge base not found: {kb_id_or_arn}", kb_id_or_arn)
-    return row
+    return resources.load(conn, call, KNOWLEDGE_BASE, kb_id_or_arn)
 
 
-def _exists(conn: Connection, call: Call, kb_id: str) -> bool:
-    return _BY_ID.first(conn, id=kb_id, account=call.account, region=call.region) is not None
+def load_of_type(conn: Connection, call: Call, kb_id_or_arn: str, types: Collection[str], what: str) -> Any:
+    """The knowledge base, which must be of one of `types` to hold `what` (ValidationException)."""
+    kb = load(conn, call, kb_id_or_arn)
+    if kb.type not in types:
+        raise validation_error(
+            f"Knowledge base {kb.id} is of type {kb.type}; {what} need a knowledge base of type "
+            f"{' or '.join(sorted(types))}"
+        )
+    return kb
 
 
-def _taggable(conn: Connection, call: Call, parsed: ParsedArn) -> bool:
-    return len(parsed.ids) == 1 and _exists(conn, call, parsed.ids[0])
-
-
-TAGGABLE[ARN_TYPE] = _taggable
-
-
-def _describe(call: Call, row: Row[Any], tags: dict[str, str]) -> dict[str, Any]:
-    data: dict[str, Any] = {
+def summary(call: Call, row: Any, tags: dict[str, str]) -> dict[str, Any]:
+    """KnowledgeBaseSummary members of a row."""
+    return {
         "knowledgeBaseId": row.id,
         "knowledgeBaseArn": kb_arn(call, row.id),
         "name": row.name,
@@ -83,9 +67,25 @@ def _describe(call: Call, row: Row[Any], tags: dict[str, str]) -> dict[str, Any]
         "lastModifiedTime": row.modified_at,
         **{k: v for k, v in row.config.items() if k in CONFIG_MEMBERS},
     }
+
+
+def describe(call: Call, row: Any, tags: dict[str, str]) -> dict[str, Any]:
+    """KnowledgeBaseData: the summary, the last content change and a MANAGED crawl's state."""
+    data = {**summary(call, row, tags), "lastContentModificationTime": row.content_modified_at}
     if row.type == "MANAGED":
-        data["ingestionStatus"] = "SYNC_SUCCESS"
+        data["ingestionStatus"] = row.ingestion_status
+        data["ingestionFailureReasons"] = row.ingestion_failure_reasons or None
     return data
+
+
+def _check_chunking(params: dict[str, Any]) -> None:
+    """A chunking configuration the passage engine can't follow is refused at create time."""
+    chunking = (params.get("vectorIngestionConfiguration") or {}).get("chunkingConfiguration")
+    if chunking is not None:
+        try:
+            chunk("", chunking)
+        except ValueError as error:
+            raise validation_error(f"Invalid chunkingConfiguration: {error}") from None
 
 
 def _check_source(params: dict[str, Any]) -> None:
@@ -96,74 +96,76 @@ def _check_source(params: dict[str, Any]) -> None:
         raise validation_error(f"A {kb_type} knowledge base requires sourceConfiguration.{needed}")
     if needed is None and source is not None:
         raise validation_error(f"A {kb_type} knowledge base does not take a sourceConfiguration")
+    if kb_type == "MANAGED" and source is not None:
+        crawler = source["managedSourceConfiguration"].get("webCrawlerConfiguration")
+        if crawler is None:
+            raise validation_error("managedSourceConfiguration.webCrawlerConfiguration is required")
+        try:
+            validate(crawler)
+        except CrawlConfigError as error:
+            raise validation_error(f"Invalid webCrawlerConfiguration: {error}") from None
+
+
+def touch_content(conn: Connection, call: Call, kb: Any) -> None:
+    """Record a change of the knowledge base's content (`lastContentModificationTime`)."""
+    KNOWLEDGE_BASE.repo.update(conn, kb.seq, {"content_modified_at": call.now()})
 
 
 @operation("CreateKnowledgeBase")
 def create_knowledge_base(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     _check_source(params)
+    _check_chunking(params)
     with call.runtime.store.write() as conn:
-        replayed = idempotency.replayed_resource(conn, call, params, lambda kb: _exists(conn, call, kb))
-        if replayed is not None:
-            row = load(conn, call, replayed)
-            return {"knowledgeBase": _describe(call, row, tags_of(conn, kb_arn(call, row.id)))}
-        scope = (kb_table.c.account == call.account, kb_table.c.region == call.region)
-        count = conn.execute(select(func.count()).select_from(kb_table).where(*scope)).scalar_one()
-        quota = call.runtime.settings.knowledge_base_quota
-        if count >= quota:
-            raise ServiceError(
-                "ServiceQuotaExceededException",
-                f"You have reached the quota of {quota} knowledge bases in {call.region}",
-            )
-        if conn.execute(select(kb_table.c.id).where(*scope, kb_table.c.name == params["name"])).first():
-            raise conflict(f"A knowledge base named {params['name']} already exists")
-        kb_id, now = str(uuid.uuid4()), call.now()
-        conn.execute(
-            insert(kb_table).values(
-                id=kb_id,
-                account=call.account,
-                region=call.region,
-                name=params["name"],
-                type=params["knowledgeBaseType"],
-                status="ACTIVE",
-                description=params.get("description"),
-                config={k: params[k] for k in CONFIG_MEMBERS if k in params},
-                created_at=now,
-                modified_at=now,
-            )
-        )
-        put_tags(conn, kb_arn(call, kb_id), params.get("tags") or {})
-        idempotency.remember(conn, call, params, kb_id)
-        row = load(conn, call, kb_id)
-        return {"knowledgeBase": _describe(call, row, params.get("tags") or {})}
+        row = resources.replayed(conn, call, KNOWLEDGE_BASE, params)
+        if row is None:
+            resources.check_room(conn, call, KNOWLEDGE_BASE)
+            resources.check_name(conn, call, KNOWLEDGE_BASE, params["name"])
+            now = call.now()
+            managed = params["knowledgeBaseType"] == "MANAGED"
+            values = {
+                "id": str(uuid.uuid4()),
+                "name": params["name"],
+                "type": params["knowledgeBaseType"],
+                "status": "ACTIVE",
+                "description": params.get("description"),
+                "config": {k: params[k] for k in CONFIG_MEMBERS if k in params},
+                "created_at": now,
+                "modified_at": now,
+                "attempts": 0,
+                "force_failure": 0,
+            }
+            if managed:
+                values["ingestion_status"] = CRAWL_PENDING
+                values.update(call.runtime.transitions.for_new_job(KNOWLEDGE_BASE.key, CRAWL_PENDING, now))
+            row = resources.insert(conn, call, KNOWLEDGE_BASE, params, values)
+            if managed:
+                resources.wake_worker_after_commit(conn, call)
+        return {"knowledgeBase": describe(call, row, resources.tags_of(conn, call, KNOWLEDGE_BASE, row))}
 
 
 @operation("GetKnowledgeBase")
 def get_knowledge_base(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
         row = load(conn, call, params["knowledgeBaseId"])
-        return {"knowledgeBase": _describe(call, row, tags_of(conn, kb_arn(call, row.id)))}
+        return {"knowledgeBase": describe(call, row, resources.tags_of(conn, call, KNOWLEDGE_BASE, row))}
 
 
 @operation("ListKnowledgeBases")
 def list_knowledge_bases(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    query = select(kb_table).where(kb_table.c.account == call.account, kb_table.c.region == call.region)
     with call.runtime.store.read() as conn:
-        rows, next_token = fetch_page(call, conn, query, kb_table.c.seq, params)
-        summaries = [_describe(call, row, tags_of(conn, kb_arn(call, row.id))) for row in rows]
+        rows, next_token = resources.page(conn, call, KNOWLEDGE_BASE, params)
+        tags = resources.tags_of_rows(conn, call, KNOWLEDGE_BASE, rows)
+    summaries = [summary(call, row, row_tags) for row, row_tags in zip(rows, tags, strict=True)]
     return {"knowledgeBaseSummaries": summaries, "nextToken": next_token}
 
 
 @operation("DeleteKnowledgeBase")
 def delete_knowledge_base(call: Call, params: dict[str, Any]) -> None:
     with call.runtime.store.write() as conn:
-        row = load(conn, call, params["knowledgeBaseId"])
-        for hook in ON_DELETE:
-            hook(conn, call, row.id)
-        drop_tags(conn, kb_arn(call, row.id))
-        conn.execute(delete(kb_table).where(kb_table.c.seq == row.seq))
+        resources.delete(conn, call, KNOWLEDGE_BASE, load(conn, call, params["knowledgeBaseId"]))
 
 
-def _set_template_uri(call: Call, params: dict[str, Any], uri: str | None) -> Row[Any]:
+def _set_template_uri(call: Call, params: dict[str, Any], uri: str | None) -> dict[str, Any]:
     with call.runtime.store.write() as conn:
         row = load(conn, call, params["knowledgeBaseId"])
         config = dict(row.config)
@@ -171,17 +173,14 @@ def _set_template_uri(call: Call, params: dict[str, Any], uri: str | None) -> Ro
             config.pop("renderingConfiguration", None)
         else:
             config["renderingConfiguration"] = {"templateUri": uri}
-        conn.execute(
-            update(kb_table).where(kb_table.c.seq == row.seq).values(config=config, modified_at=call.now())
-        )
-        return load(conn, call, row.id)
+        KNOWLEDGE_BASE.repo.update(conn, row.seq, {"config": config, "modified_at": call.now()})
+        row = load(conn, call, row.id)
+        return {"knowledgeBase": describe(call, row, resources.tags_of(conn, call, KNOWLEDGE_BASE, row))}
 
 
 @operation("UpdateKnowledgeBaseTemplateUri")
 def update_template_uri(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    row = _set_template_uri(call, params, params["templateUri"])
-    with call.runtime.store.read() as conn:
-        return {"knowledgeBase": _describe(call, row, tags_of(conn, kb_arn(call, row.id)))}
+    return _set_template_uri(call, params, params["templateUri"])
 
 
 @operation("RemoveKnowledgeBaseTemplateUri")

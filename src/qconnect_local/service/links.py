@@ -10,11 +10,47 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode
 
+if TYPE_CHECKING:
+    from qconnect_local.runtime import Runtime
+
 BLOB_PREFIX = "/_qconnect/blobs/"
+
+
+@dataclass(frozen=True, slots=True)
+class Download:
+    """What a verified GET link serves: a blob, with the headers S3 would give it."""
+
+    key: str
+    content_type: str
+    filename: str
+
+
+# A family's GET links live under `<BLOB_PREFIX><collection>/...`; its downloader checks the
+# link and names the blob: (runtime, path parts after the collection, full path, query).
+Downloader = Callable[["Runtime", list[str], str, str], Download]
+DOWNLOADS: dict[str, Downloader] = {}
+
+
+def download_route(collection: str) -> Callable[[Downloader], Downloader]:
+    """Register the downloader of the links under `<BLOB_PREFIX><collection>/`."""
+
+    def register(func: Downloader) -> Downloader:
+        if collection in DOWNLOADS:
+            raise ValueError(f"download links under {collection}/ are registered twice")
+        DOWNLOADS[collection] = func
+        return func
+
+    return register
+
+
+def no_such_key() -> LinkError:
+    return LinkError(404, "NoSuchKey", "The specified key does not exist.")
 
 
 class LinkError(Exception):

@@ -12,10 +12,8 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
-
-from sqlalchemy import Column, Connection, Row, Select
 
 from qconnect_local.protocol.errors import validation_error
 from qconnect_local.service.context import Call
@@ -35,28 +33,25 @@ def page_size(call: Call, params: dict[str, Any]) -> int:
 
 def fetch_page(
     call: Call,
-    conn: Connection,
-    query: Select[Any],
-    seq: Column[Any],
     params: dict[str, Any],
+    fetch: Callable[[int | None, int], Sequence[Any]],
     *,
     parent: str = "",
-    descending: bool = False,
-) -> tuple[Sequence[Row[Any]], str | None]:
-    """One page of `query` ordered by `seq`, and the token for the next page (None on the last)."""
+) -> tuple[Sequence[Any], str | None]:
+    """One page and the token for the next page (None on the last).
+
+    `fetch(after, limit)` returns up to `limit` rows after keyset position `after` (None: from
+    the start), in `seq` order; rows carry `seq`.
+    """
     scope = _scope(call, parent)
     size = page_size(call, params)
     token = params.get(paginator_config().get(call.operation, {}).get("input_token", "nextToken"))
-    if token is not None:
-        after = decode_token(call, token, scope)
-        query = query.where(seq < after if descending else seq > after)
-    query = query.order_by(seq.desc() if descending else seq.asc()).limit(size + 1)
-    rows = conn.execute(query).all()
+    after = decode_token(call, token, scope) if token is not None else None
+    rows = fetch(after, size + 1)
     if len(rows) <= size:
         return rows, None
     rows = rows[:size]
-    last = rows[-1]._mapping[seq.name]
-    return rows, encode_token(call, int(last), scope)
+    return rows, encode_token(call, int(rows[-1].seq), scope)
 
 
 def _scope(call: Call, parent: str) -> str:

@@ -37,12 +37,13 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Connection, FromClause, and_, false, func, or_, select
 
 from qconnect_local.protocol.errors import validation_error
+from qconnect_local.service import resources
 from qconnect_local.service.context import Call
+from qconnect_local.service.families import QUICK_RESPONSE
 from qconnect_local.service.pagination import decode_token, encode_token, page_size
 from qconnect_local.service.quick_response_contents import interpolate
-from qconnect_local.service.quick_responses import describe, load_knowledge_base, qr_arn
+from qconnect_local.service.quick_responses import describe, load_knowledge_base
 from qconnect_local.service.registry import operation
-from qconnect_local.service.tags import tags_of
 from qconnect_local.store.schema import quick_responses as qr_table
 from qconnect_local.store.search import LIST_SEPARATOR, TextQuery, has_substring, index_for
 
@@ -205,7 +206,7 @@ def _token_scope(call: Call, kb_id: str, expression: dict[str, Any]) -> str:
 
 
 def _result(conn: Connection, call: Call, row: Any, attributes: dict[str, str]) -> dict[str, Any]:
-    data = describe(call, row, tags_of(conn, qr_arn(call, row.knowledge_base_id, row.id)))
+    data = describe(call, row, resources.tags_of(conn, call, QUICK_RESPONSE, row))
     contents, filled, unfilled = interpolate(data["contents"], row.content, attributes)
     data["contents"] = contents
     data["attributesInterpolated"] = filled or None

@@ -27,25 +27,20 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
+from sqlalchemy import Connection, func, select
 
-from qconnect_local.protocol.errors import ServiceError, conflict, not_found, validation_error
-from qconnect_local.service import idempotency, knowledge_bases
+from qconnect_local.protocol.errors import conflict, validation_error
+from qconnect_local.service import knowledge_bases, resources
 from qconnect_local.service.context import Call
-from qconnect_local.service.pagination import fetch_page
+from qconnect_local.service.families import KNOWLEDGE_BASE, QUICK_RESPONSE
 from qconnect_local.service.quick_response_contents import PLAIN, contents_of
 from qconnect_local.service.registry import operation
-from qconnect_local.service.resources import ParsedArn, resolve_id
-from qconnect_local.service.tags import TAGGABLE, drop_tags, drop_tags_under, put_tags, tags_of
 from qconnect_local.spec.documented import QUICK_RESPONSE_CHANNELS as CHANNELS
 from qconnect_local.spec.documented import quick_response_languages
 from qconnect_local.store.bulk import BulkInsert
-from qconnect_local.store.prepared import Prepared
-from qconnect_local.store.schema import knowledge_bases as kb_table
 from qconnect_local.store.schema import quick_responses as qr_table
 from qconnect_local.store.search import index_for, list_text
 
-ARN_TYPE: Final = "quick-response"
 KB_TYPE: Final = "QUICK_RESPONSES"
 CREATED: Final = "CREATED"
 # The members `remove*` flags clear, and their flags.
@@ -73,51 +68,21 @@ def modified_by(account: str) -> str:
 
 
 def qr_arn(call: Call, kb_id: str, qr_id: str) -> str:
-    return call.arn(f"{ARN_TYPE}/{kb_id}/{qr_id}")
+    return resources.arn_for(call, QUICK_RESPONSE, kb_id, qr_id)
 
 
-def load_knowledge_base(conn: Connection, call: Call, kb_id_or_arn: str) -> Row[Any]:
+def load_knowledge_base(conn: Connection, call: Call, kb_id_or_arn: str) -> Any:
     """The knowledge base, which must be of type QUICK_RESPONSES."""
-    kb = knowledge_bases.load(conn, call, kb_id_or_arn)
-    if kb.type != KB_TYPE:
-        raise validation_error(
-            f"Knowledge base {kb.id} is of type {kb.type}; quick responses need a {KB_TYPE} knowledge base"
-        )
-    return kb
+    return knowledge_bases.load_of_type(conn, call, kb_id_or_arn, (KB_TYPE,), "quick responses")
 
 
-_BY_ID = Prepared(
-    select(qr_table).where(
-        qr_table.c.id == bindparam("id"), qr_table.c.knowledge_base_id == bindparam("kb_id")
-    )
-)
-
-
-def _find(conn: Connection, kb_id: str, qr_id: str) -> Any | None:
-    return _BY_ID.first(conn, id=qr_id, kb_id=kb_id)
-
-
-def load(conn: Connection, call: Call, kb: Row[Any], qr_id_or_arn: str) -> Any:
+def load(conn: Connection, call: Call, kb: Any, qr_id_or_arn: str) -> Any:
     """The quick response named by id or ARN in knowledge base `kb`, or ResourceNotFoundException."""
-    qr_id = resolve_id(call, qr_id_or_arn, ARN_TYPE, "Quick response", parents=(kb.id,))
-    row = _find(conn, kb.id, qr_id)
-    if row is None:
-        raise not_found(f"Quick response not found: {qr_id_or_arn}", qr_id_or_arn)
-    return row
+    return resources.load(conn, call, QUICK_RESPONSE, qr_id_or_arn, kb)
 
 
-def _taggable(conn: Connection, call: Call, parsed: ParsedArn) -> bool:
-    if len(parsed.ids) != 2:
-        return False
-    row = _find(conn, parsed.ids[0], parsed.ids[1])
-    return row is not None and row.account == call.account and row.region == call.region
-
-
-TAGGABLE[ARN_TYPE] = _taggable
-
-
-def describe(call: Call, row: Any, tags: dict[str, str], *, with_contents: bool = True) -> dict[str, Any]:
-    """QuickResponseData (and, without contents, QuickResponseSummary) members of a row."""
+def summary(call: Call, row: Any, tags: dict[str, str]) -> dict[str, Any]:
+    """QuickResponseSummary members of a row."""
     return {
         "quickResponseArn": qr_arn(call, row.knowledge_base_id, row.id),
         "quickResponseId": row.id,
@@ -129,15 +94,22 @@ def describe(call: Call, row: Any, tags: dict[str, str], *, with_contents: bool 
         "createdTime": row.created_at,
         "lastModifiedTime": row.modified_at,
         "lastModifiedRegion": row.region,
-        "contents": contents_of(row.content_type, row.content) if with_contents else None,
         "description": row.description,
-        "groupingConfiguration": row.grouping,
-        "shortcutKey": row.shortcut_key,
         "lastModifiedBy": row.last_modified_by,
         "isActive": bool(row.is_active),
         "channels": row.channels,
-        "language": row.language,
         "tags": tags,
+    }
+
+
+def describe(call: Call, row: Any, tags: dict[str, str]) -> dict[str, Any]:
+    """QuickResponseData: the summary with the contents, grouping, shortcut key and language."""
+    return {
+        **summary(call, row, tags),
+        "contents": contents_of(row.content_type, row.content),
+        "groupingConfiguration": row.grouping,
+        "shortcutKey": row.shortcut_key,
+        "language": row.language,
     }
 
 
@@ -196,35 +168,30 @@ def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
     index_for(conn).rows_inserted(conn, after_seq, _texts(rows))
 
 
-def _check_unique(conn: Connection, kb_id: str, values: dict[str, Any], own_id: str | None = None) -> None:
+def _check_unique(
+    conn: Connection, call: Call, kb: Any, values: dict[str, Any], own_id: str | None = None
+) -> None:
     for column, member in (("name", "name"), ("shortcut_key", "shortcutKey")):
         value = values[column]
         if value is None:
             continue
-        conditions = [qr_table.c.knowledge_base_id == kb_id, qr_table.c[column] == value]
-        if own_id is not None:
-            conditions.append(qr_table.c.id != own_id)
-        if conn.execute(select(qr_table.c.id).where(*conditions)).first() is not None:
+        taken = QUICK_RESPONSE.repo.name_taken(
+            conn, call.account, call.region, kb.id, value, column=column, except_id=own_id
+        )
+        if taken:
             raise conflict(
-                f"A quick response with {member} '{value}' already exists in knowledge base {kb_id}"
+                f"A quick response with {member} '{value}' already exists in knowledge base {kb.id}"
             )
 
 
 def lock_for_writes(conn: Connection, kb_id: str) -> None:
-    """Serialise the quick-response writers of one knowledge base until `conn` commits.
-
-    Counting against the quota and checking names are only safe while no other transaction
-    adds rows: PostgreSQL locks the knowledge base row (every process sees that lock); SQLite
-    needs nothing, its writers already run one at a time.
-    """
-    if conn.dialect.name != "sqlite":
-        conn.execute(select(kb_table.c.seq).where(kb_table.c.id == kb_id).with_for_update())
+    """Serialise the quick-response writers of one knowledge base until `conn` commits."""
+    KNOWLEDGE_BASE.repo.lock(conn, kb_id)
 
 
-def count(conn: Connection, kb_id: str) -> int:
+def count(conn: Connection, account: str, region: str, kb_id: str) -> int:
     """How many quick responses knowledge base `kb_id` holds."""
-    query = select(func.count()).select_from(qr_table).where(qr_table.c.knowledge_base_id == kb_id)
-    return int(conn.execute(query).scalar_one())
+    return QUICK_RESPONSE.repo.count(conn, account, region, kb_id)
 
 
 def existing_names_and_shortcuts(conn: Connection, kb_id: str) -> tuple[set[str], set[str]]:
@@ -277,17 +244,8 @@ def insert_many(
     return len(rows)
 
 
-def delete_all_for_knowledge_base(conn: Connection, call: Call, kb_id: str) -> None:
-    """Remove the quick responses (and their tags) of a knowledge base being deleted."""
-    drop_tags_under(conn, qr_arn(call, kb_id, ""))
-    conn.execute(delete(qr_table).where(qr_table.c.knowledge_base_id == kb_id))
-
-
-knowledge_bases.ON_DELETE.append(delete_all_for_knowledge_base)
-
-
 def _with_tags(conn: Connection, call: Call, row: Any) -> dict[str, Any]:
-    return {"quickResponse": describe(call, row, tags_of(conn, qr_arn(call, row.knowledge_base_id, row.id)))}
+    return {"quickResponse": describe(call, row, resources.tags_of(conn, call, QUICK_RESPONSE, row))}
 
 
 @operation("CreateQuickResponse")
@@ -296,21 +254,13 @@ def create_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     values = _columns(params)
     with call.runtime.store.write() as conn:
         kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
-        replayed = idempotency.replayed_resource(
-            conn, call, params, lambda qr_id: _find(conn, kb.id, qr_id) is not None
-        )
-        if replayed is not None:
-            return _with_tags(conn, call, _find(conn, kb.id, replayed))
-        lock_for_writes(conn, kb.id)
-        quota = call.runtime.settings.quick_response_quota
-        if count(conn, kb.id) >= quota:
-            raise ServiceError(
-                "ServiceQuotaExceededException",
-                f"Knowledge base {kb.id} already holds the quota of {quota} quick responses",
-            )
-        _check_unique(conn, kb.id, values)
+        row = resources.replayed(conn, call, QUICK_RESPONSE, params, kb)
+        if row is not None:
+            return _with_tags(conn, call, row)
+        resources.check_room(conn, call, QUICK_RESPONSE, kb)
+        _check_unique(conn, call, kb, values)
         qr_id, now = str(uuid.uuid4()), call.now()
-        row = {
+        row_values = {
             "id": qr_id,
             "account": call.account,
             "region": call.region,
@@ -321,10 +271,9 @@ def create_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             "created_at": now,
             "modified_at": now,
         }
-        _insert(conn, [row])
-        put_tags(conn, qr_arn(call, kb.id, qr_id), params.get("tags") or {})
-        idempotency.remember(conn, call, params, qr_id)
-        return _with_tags(conn, call, _find(conn, kb.id, qr_id))
+        # Through the bulk path, which keeps the search index in step.
+        _insert(conn, [row_values])
+        return _with_tags(conn, call, resources.insert_tags(conn, call, QUICK_RESPONSE, params, row_values))
 
 
 @operation("GetQuickResponse")
@@ -359,33 +308,28 @@ def update_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             if params.get(flag):
                 merged.pop(member, None)
         values = _columns(merged)
-        _check_unique(conn, kb.id, values, own_id=row.id)
-        conn.execute(
-            update(qr_table)
-            .where(qr_table.c.seq == row.seq)
-            .values(**values, last_modified_by=modified_by(call.account), modified_at=call.now())
+        _check_unique(conn, call, kb, values, own_id=row.id)
+        QUICK_RESPONSE.repo.update(
+            conn,
+            row.seq,
+            {**values, "last_modified_by": modified_by(call.account), "modified_at": call.now()},
         )
         _index(conn, [values])
-        return _with_tags(conn, call, _find(conn, kb.id, row.id))
+        return _with_tags(conn, call, load(conn, call, kb, row.id))
 
 
 @operation("DeleteQuickResponse")
 def delete_quick_response(call: Call, params: dict[str, Any]) -> None:
     with call.runtime.store.write() as conn:
         kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
-        row = load(conn, call, kb, params["quickResponseId"])
-        drop_tags(conn, qr_arn(call, kb.id, row.id))
-        conn.execute(delete(qr_table).where(qr_table.c.seq == row.seq))
+        resources.delete(conn, call, QUICK_RESPONSE, load(conn, call, kb, params["quickResponseId"]))
 
 
 @operation("ListQuickResponses")
 def list_quick_responses(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
         kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
-        query = select(qr_table).where(qr_table.c.knowledge_base_id == kb.id)
-        rows, next_token = fetch_page(call, conn, query, qr_table.c.seq, params, parent=kb.id)
-        summaries = [
-            describe(call, row, tags_of(conn, qr_arn(call, kb.id, row.id)), with_contents=False)
-            for row in rows
-        ]
+        rows, next_token = resources.page(conn, call, QUICK_RESPONSE, params, kb)
+        tags = resources.tags_of_rows(conn, call, QUICK_RESPONSE, rows)
+    summaries = [summary(call, row, row_tags) for row, row_tags in zip(rows, tags, strict=True)]
     return {"quickResponseSummaries": summaries, "nextToken": next_token}

@@ -1,15 +1,33 @@
-"""ARNs of this service, and the one resolver that accepts an id or an ARN wherever the model does.
+"""The shared machinery every family uses, driven by its declaration in `service.families`.
 
-An ARN of another partition, account, region or resource type names nothing here, so it resolves to
-`ResourceNotFoundException`, exactly like an id that does not exist.
+- Identifiers: wherever the model takes an id it also takes the ARN, and for some families a
+  qualifier (`id:3`, `id:$LATEST`, `arn…:$ACTIVE_VERSION`: the model's `UuidWithQualifier`
+  and `ArnWithQualifier`). An ARN of another partition, account, region, resource type or
+  parent names nothing here, so it is `ResourceNotFoundException`, exactly like an id that
+  does not exist.
+- Create: clientToken replay, the parent's quota, the unique name, then insert with tags.
+- Pages: keyset pages with the tags of the whole page read in one query.
+- Delete: the row, its tags, its descendants (declared children, in order) with theirs, and
+  every blob they own, deleted once the transaction has committed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from qconnect_local.protocol.errors import not_found
+from sqlalchemy import Connection
+
+from qconnect_local.protocol.errors import ServiceError, conflict, not_found
+from qconnect_local.service import idempotency
 from qconnect_local.service.context import Call
+from qconnect_local.service.families import BY_ARN_TYPE, PARENTS, Family, descendants
+from qconnect_local.service.pagination import fetch_page
+from qconnect_local.service.tagging import put_tags
+from qconnect_local.store import Store
+from qconnect_local.store import tags as tag_store
+from qconnect_local.store.repository import lock_scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +37,7 @@ class ParsedArn:
     account: str
     resource_type: str
     ids: tuple[str, ...]
+    qualifier: str | None = None
 
 
 def parse_arn(arn: str) -> ParsedArn | None:
@@ -26,7 +45,8 @@ def parse_arn(arn: str) -> ParsedArn | None:
     if len(parts) != 6 or parts[0] != "arn" or parts[2] != "wisdom" or "/" not in parts[5]:
         return None
     resource_type, _, rest = parts[5].partition("/")
-    return ParsedArn(parts[1], parts[3], parts[4], resource_type, tuple(rest.split("/")))
+    rest, _, qualifier = rest.partition(":")
+    return ParsedArn(parts[1], parts[3], parts[4], resource_type, tuple(rest.split("/")), qualifier or None)
 
 
 def in_scope(call: Call, parsed: ParsedArn) -> bool:
@@ -34,22 +54,223 @@ def in_scope(call: Call, parsed: ParsedArn) -> bool:
     return call.arn("") == f"arn:{parsed.partition}:wisdom:{parsed.region}:{parsed.account}:"
 
 
-def resolve_id(
-    call: Call, value: str, resource_type: str, label: str, *, parents: tuple[str, ...] | None = None
-) -> str:
-    """The resource id named by `value` (an id, or an ARN of `resource_type` in the caller's scope).
+def arn_of(call: Call, family: Family, row: Any) -> str:
+    return arn_for(call, family, *family.ids_of(row))
 
-    `parents`, when given, are the ids the ARN must carry before the resource's own
-    (`()` for a top-level resource such as a knowledge base, `(kb_id,)` for its content).
-    """
+
+def arn_for(call: Call, family: Family, *ids: str) -> str:
+    return call.arn(f"{family.arn_type}/{'/'.join(ids)}")
+
+
+def resolve(call: Call, family: Family, value: str, parent_ids: tuple[str, ...]) -> tuple[str, str | None]:
+    """The id and qualifier named by `value`: an id, `id:QUALIFIER`, or an ARN (optionally qualified)
+    of `family` in the caller's scope under the parents `parent_ids`."""
     if not value.startswith("arn:"):
-        return value
+        row_id, _, qualifier = value.partition(":")
+        return row_id, qualifier or None
     parsed = parse_arn(value)
     if (
         parsed is None
-        or parsed.resource_type != resource_type
+        or parsed.resource_type != family.arn_type
         or not in_scope(call, parsed)
-        or (parents is not None and parsed.ids[:-1] != parents)
+        or parsed.ids[:-1] != parent_ids
     ):
-        raise not_found(f"{label} not found: {value}", value)
-    return parsed.ids[-1]
+        raise not_found(f"{family.label} not found: {value}", value)
+    return parsed.ids[-1], parsed.qualifier
+
+
+def load_qualified(
+    conn: Connection, call: Call, family: Family, value: str, parent: Any = None
+) -> tuple[Any, str | None]:
+    """The row named by `value` (under the `parent` row, if the family has one) and its qualifier."""
+    parent_ids = _ids_below(family, parent)
+    row_id, qualifier = resolve(call, family, value, parent_ids)
+    row = family.repo.find(conn, call.account, call.region, row_id, parent.id if parent is not None else None)
+    if row is None:
+        raise not_found(f"{family.label} not found: {value}", value)
+    return row, qualifier
+
+
+def load(conn: Connection, call: Call, family: Family, value: str, parent: Any = None) -> Any:
+    """The row named by an id or ARN (no qualifier: this family has no versions), or not found."""
+    row, qualifier = load_qualified(conn, call, family, value, parent)
+    if qualifier is not None:
+        raise not_found(f"{family.label} not found: {value}", value)
+    return row
+
+
+def _ids_below(family: Family, parent: Any) -> tuple[str, ...]:
+    """The ARN ids that precede a row's own id, given its parent row (none at the top level)."""
+    return PARENTS[family.key].ids_of(parent) if parent is not None else ()
+
+
+def existing_arn(conn: Connection, call: Call, arn: str) -> bool:
+    """Whether `arn` names a taggable resource that exists in the caller's account and region."""
+    parsed = parse_arn(arn)
+    family = BY_ARN_TYPE.get(parsed.resource_type) if parsed else None
+    if parsed is None or family is None or not family.taggable or parsed.qualifier is not None:
+        return False
+    if not in_scope(call, parsed) or len(parsed.ids) != len(family.id_columns):
+        return False
+    row = family.repo.find(conn, call.account, call.region, parsed.ids[-1])
+    return row is not None and family.ids_of(row) == parsed.ids
+
+
+def tags_of(conn: Connection, call: Call, family: Family, row: Any) -> dict[str, str]:
+    return tag_store.tags_of(conn, arn_of(call, family, row))
+
+
+def tags_of_rows(conn: Connection, call: Call, family: Family, rows: Sequence[Any]) -> list[dict[str, str]]:
+    """The tags of each row, in order, read in one query."""
+    arns = [arn_of(call, family, row) for row in rows]
+    found = tag_store.tags_of_many(conn, arns)
+    return [found[arn] for arn in arns]
+
+
+# -- create -------------------------------------------------------------------------------------
+
+
+def replayed(conn: Connection, call: Call, family: Family, params: dict[str, Any], parent: Any = None) -> Any:
+    """The row an earlier call with this clientToken created (None for a new token)."""
+    parent_id = parent.id if parent is not None else None
+
+    def exists(row_id: str) -> bool:
+        return family.repo.find(conn, call.account, call.region, row_id, parent_id) is not None
+
+    row_id = idempotency.replayed_resource(conn, call, params, exists)
+    if row_id is None:
+        return None
+    return family.repo.find(conn, call.account, call.region, row_id, parent_id)
+
+
+def check_room(conn: Connection, call: Call, family: Family, parent: Any = None, *, adding: int = 1) -> None:
+    """Lock the parent's writers, then refuse with ServiceQuotaExceededException past the quota."""
+    lock_parent(conn, call, family, parent)
+    if family.quota is None:
+        return
+    quota = int(getattr(call.runtime.settings, family.quota))
+    held = family.repo.count(conn, call.account, call.region, parent.id if parent is not None else None)
+    if held + adding > quota:
+        where = f"knowledge base {parent.id}" if parent is not None else call.region
+        raise ServiceError(
+            "ServiceQuotaExceededException",
+            f"You have reached the quota of {quota} {family.quota_label} in {where}",
+        )
+
+
+def lock_parent(conn: Connection, call: Call, family: Family, parent: Any = None) -> None:
+    """Serialise the writers that add to one parent (or one account and region) until commit."""
+    if parent is None:
+        lock_scope(conn, call.account, call.region, family.key)
+    else:
+        PARENTS[family.key].repo.lock(conn, parent.id)
+
+
+def check_name(
+    conn: Connection,
+    call: Call,
+    family: Family,
+    name: str,
+    parent: Any = None,
+    *,
+    except_id: str | None = None,
+) -> None:
+    parent_id = parent.id if parent is not None else None
+    if family.repo.name_taken(conn, call.account, call.region, parent_id, name, except_id=except_id):
+        where = f" in knowledge base {parent_id}" if parent_id else ""
+        raise conflict(f"A {family.label.lower()} named {name} already exists{where}")
+
+
+def insert(
+    conn: Connection, call: Call, family: Family, params: dict[str, Any], values: Mapping[str, Any]
+) -> Any:
+    """Insert the row, tag it with `params["tags"]`, remember the clientToken; returns the row."""
+    row_values = {"account": call.account, "region": call.region, **values}
+    family.repo.insert(conn, row_values)
+    return insert_tags(conn, call, family, params, row_values)
+
+
+def insert_tags(
+    conn: Connection, call: Call, family: Family, params: dict[str, Any], row_values: Mapping[str, Any]
+) -> Any:
+    """After a family's own insert of `row_values`: its tags and clientToken, as `insert` does."""
+    ids = tuple(str(row_values[column]) for column in family.id_columns)
+    if family.taggable:
+        put_tags(conn, arn_for(call, family, *ids), params.get("tags"))
+    idempotency.remember(conn, call, params, ids[-1])
+    return family.repo.find(conn, call.account, call.region, ids[-1])
+
+
+def wake_worker_after_commit(conn: Connection, call: Call) -> None:
+    """New work was queued in this transaction: wake the worker once it is visible."""
+    Store.after_commit(conn, call.runtime.wake_worker)
+
+
+# -- read pages ---------------------------------------------------------------------------------
+
+
+def page(
+    conn: Connection,
+    call: Call,
+    family: Family,
+    params: dict[str, Any],
+    parent: Any = None,
+    *,
+    descending: bool = False,
+    where: Mapping[str, Any] | None = None,
+) -> tuple[Sequence[Any], str | None]:
+    """One keyset page of the family's rows (under `parent`) and the next page's token."""
+    parent_id = parent.id if parent is not None else None
+
+    def fetch(after: int | None, limit: int) -> Sequence[Any]:
+        return family.repo.page(
+            conn,
+            call.account,
+            call.region,
+            parent_id,
+            after=after,
+            limit=limit,
+            descending=descending,
+            where=where,
+        )
+
+    return fetch_page(call, params, fetch, parent=parent_id or "")
+
+
+# -- delete -------------------------------------------------------------------------------------
+
+
+def delete(conn: Connection, call: Call, family: Family, row: Any) -> None:
+    """Delete `row`, its tags, everything below it and their tags; blobs go once this commits."""
+    ids = family.ids_of(row)
+    blobs: list[str] = []
+    for child in descendants(family):
+        column = child.id_columns[len(ids) - 1]
+        if child.owned_blobs is not None:
+            blobs += _blobs_of(child, child.repo.under(conn, column, row.id))
+        child.repo.delete_under(conn, column, row.id)
+        if child.taggable:
+            tag_store.drop_under(conn, arn_for(call, child, *ids) + "/")
+    if family.owned_blobs is not None:
+        blobs += _blobs_of(family, [row])
+    if family.taggable:
+        tag_store.drop(conn, arn_for(call, family, *ids))
+    family.repo.delete(conn, row.seq)
+    delete_blobs_after_commit(conn, call.runtime.blobs, blobs)
+
+
+def _blobs_of(family: Family, rows: Sequence[Any]) -> list[str]:
+    assert family.owned_blobs is not None
+    return [key for row in rows for key in family.owned_blobs(row) if key]
+
+
+def delete_blobs_after_commit(conn: Connection, blobs: Any, keys: Sequence[str]) -> None:
+    """Delete these blob keys (or prefixes) once `conn` commits; never for a write rolled back."""
+    if not keys:
+        return
+
+    def remove() -> None:
+        for key in keys:
+            blobs.delete_prefix(key)
+
+    Store.after_commit(conn, remove)

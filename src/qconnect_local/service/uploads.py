@@ -12,22 +12,19 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection
 
 from qconnect_local.protocol.errors import validation_error
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import knowledge_bases, links
 from qconnect_local.service.context import Call
+from qconnect_local.service.families import UPLOAD, UPLOAD_BLOBS
 from qconnect_local.service.registry import operation
-from qconnect_local.store.prepared import Prepared
-from qconnect_local.store.schema import uploads as upload_table
 
 SSE_HEADER = "x-amz-server-side-encryption"
 SSE_VALUE = "AES256"
 QUICK_RESPONSE_CONTENT_TYPE = "text/csv"
-UPLOAD_PATH = "uploads/"
-
-_BY_ID = Prepared(select(upload_table).where(upload_table.c.id == bindparam("id")))
+UPLOAD_PATH = UPLOAD_BLOBS
 
 
 def required_headers(content_type: str) -> dict[str, str]:
@@ -57,16 +54,17 @@ def start_content_upload(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.write() as conn:
         kb = knowledge_bases.load(conn, call, params["knowledgeBaseId"])
         _check_content_type(kb.type, params["contentType"])
-        conn.execute(
-            upload_table.insert().values(
-                id=upload_id,
-                account=call.account,
-                region=call.region,
-                knowledge_base_id=kb.id,
-                content_type=params["contentType"],
-                url_expiry=expiry,
-                created_at=now,
-            )
+        UPLOAD.repo.insert(
+            conn,
+            {
+                "id": upload_id,
+                "account": call.account,
+                "region": call.region,
+                "knowledge_base_id": kb.id,
+                "content_type": params["contentType"],
+                "url_expiry": expiry,
+                "created_at": now,
+            },
         )
     headers = required_headers(params["contentType"])
     url = links.sign(
@@ -76,7 +74,7 @@ def start_content_upload(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def find(conn: Connection, upload_id: str) -> Any | None:
-    return _BY_ID.first(conn, id=upload_id)
+    return UPLOAD.repo.find_any(conn, upload_id)
 
 
 class UploadReceiver:
@@ -144,29 +142,16 @@ class UploadReceiver:
         """Commit the bytes; returns the S3-style quoted MD5 ETag."""
         etag = self.digest.hexdigest()
         self._writer.commit()
+        values = {
+            "blob_key": self.blob_key,
+            "size": self.size,
+            "etag": etag,
+            "uploaded_at": self.runtime.clock.now(),
+        }
         with self.runtime.store.write() as conn:
-            updated = conn.execute(
-                update(upload_table)
-                .where(upload_table.c.id == self.upload_id)
-                .values(
-                    blob_key=self.blob_key, size=self.size, etag=etag, uploaded_at=self.runtime.clock.now()
-                )
-            ).rowcount
+            row = find(conn, self.upload_id)
+            updated = row is not None and UPLOAD.repo.update(conn, row.seq, values)
         if not updated:  # the knowledge base was deleted while the bytes arrived
             self.runtime.blobs.delete(self.blob_key)
             raise links.LinkError(404, "NoSuchUpload", "The specified upload does not exist.")
         return f'"{etag}"'
-
-
-def _delete_for_knowledge_base(conn: Connection, call: Call, kb_id: str) -> None:
-    ids = (
-        conn.execute(select(upload_table.c.id).where(upload_table.c.knowledge_base_id == kb_id))
-        .scalars()
-        .all()
-    )
-    conn.execute(delete(upload_table).where(upload_table.c.knowledge_base_id == kb_id))
-    for upload_id in ids:
-        call.runtime.blobs.delete_prefix(UPLOAD_PATH + upload_id)
-
-
-knowledge_bases.ON_DELETE.append(_delete_for_knowledge_base)

@@ -64,3 +64,14 @@ def error_shape(name: str) -> Shape | None:
         return None
     shape = model.shape_for(name)
     return shape if shape.metadata.get("exception") else None
+
+
+@functools.cache
+def waiting_operations() -> frozenset[str]:
+    """Operations that may hold a request open by design: their input has a `waitTimeSeconds`
+    member (GetRecommendations' long polling). They must never run on the event loop."""
+    return frozenset(
+        name
+        for name in operation_names()
+        if (shape := operation(name).input_shape) is not None and "waitTimeSeconds" in shape.members
+    )

@@ -13,12 +13,13 @@ read and is replaced on the next.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -29,8 +30,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from qconnect_local.store import migrate, schema
+from qconnect_local.store.errors import StoreConflict
 
 SECRET_KEY = "signing-secret"
+_AFTER_COMMIT = "qconnect_after_commit"  # Connection.info key: callbacks to run once it commits
+
+log = logging.getLogger("qconnect_local.store")
 
 
 class Store:
@@ -99,11 +104,34 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One transaction, committed on success and rolled back on any exception."""
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                yield conn
+        """One transaction, committed on success and rolled back on any exception.
+
+        A unique constraint that refuses a write raises `StoreConflict`. Callbacks queued with
+        `after_commit` run once the transaction has committed (never if it rolled back): work
+        outside the database, such as deleting blobs, must not happen for a write that is undone.
+        """
+        callbacks: list[Callable[[], None]] = []
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                conn.info[_AFTER_COMMIT] = callbacks
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    conn.info.pop(_AFTER_COMMIT, None)
+        except IntegrityError as error:
+            raise StoreConflict(str(error.orig)) from error
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # the write has committed: a failed cleanup must not undo the answer
+                log.exception("after-commit work failed")
+
+    @staticmethod
+    def after_commit(conn: Connection, callback: Callable[[], None]) -> None:
+        """Run `callback` once `conn`'s write transaction (from `write()`) commits."""
+        conn.info[_AFTER_COMMIT].append(callback)
 
     def reset(self) -> None:
         """Empty every table except the store's own settings (its secret keeps links valid)."""
@@ -124,7 +152,7 @@ class Store:
     def _load_secret(self) -> bytes:
         try:
             return self._read_or_create_secret()
-        except IntegrityError:  # another process sharing the database created it first
+        except StoreConflict:  # another process sharing the database created it first
             return self._read_or_create_secret()
 
     def _read_or_create_secret(self) -> bytes:

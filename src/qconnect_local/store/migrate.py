@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (a test keeps the two equal). Knowing it without
 # Alembic lets the usual start — a store already at head — skip importing Alembic (~0.2 s).
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 _LOCK_ID = 0x71636F6E  # "qcon": the advisory lock taken while migrating on PostgreSQL
 
 
@@ -108,9 +108,10 @@ def _create_at_head(conn: Connection) -> None:
     The result is the schema the migrations build (a test compares the two), without importing
     Alembic and replaying every revision: every `--in-memory` start and every test store is new.
     """
-    from qconnect_local.store import schema, search
+    from qconnect_local.store import passages, schema, search
 
     schema.metadata.create_all(conn)
     search.install_sqlite_index(conn)
+    passages.install(conn)
     conn.execute(text(_ALEMBIC_VERSION_TABLE))
     conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": HEAD_REVISION})

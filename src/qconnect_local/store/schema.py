@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 
 from qconnect_local.store.types import UtcDateTime
@@ -50,6 +51,15 @@ knowledge_bases = Table(
     Column("config", JSON, nullable=False),  # the model's configuration members, as given
     Column("created_at", UtcDateTime, nullable=False),
     Column("modified_at", UtcDateTime, nullable=False),
+    Column("content_modified_at", UtcDateTime),  # lastContentModificationTime
+    # MANAGED: the crawl's ingestionStatus and ingestionFailureReasons, and its job columns.
+    Column("ingestion_status", String(32)),
+    Column("ingestion_failure_reasons", JSON),
+    Column("claimed_by", String(128)),
+    Column("lease_until", UtcDateTime),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("hold_until", UtcDateTime),
+    Column("force_failure", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("account", "region", "name", name="uq_knowledge_base_name"),
     Index("ix_knowledge_bases_scope", "account", "region", "seq"),
     sqlite_autoincrement=True,  # seq never reused: keyset pages stay exact
@@ -165,6 +175,87 @@ Index(
     "ix_quick_responses_name_folded", quick_responses.c.knowledge_base_id, func.lower(quick_responses.c.name)
 )
 
+# Documents of CUSTOM, EXTERNAL and MANAGED knowledge bases. `status` is ContentStatus, plus
+# the internal UPDATE_IN_PROGRESS (shown as ACTIVE) while a new upload is re-ingested; the job
+# columns are the worker's, as on import_jobs.
+contents = Table(
+    "contents",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("knowledge_base_id", String(36), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("title", String(255), nullable=False),
+    Column("content_type", String(128), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("revision_id", String(64), nullable=False),
+    Column("metadata", JSON, nullable=False),
+    Column("override_link_out_uri", String(4096)),
+    Column("source_fields", JSON),  # the fields a templateUri `${variable}` may name
+    Column("upload_id", String(64)),  # the upload the current (or pending) file came from
+    Column("blob_key", String(256)),  # the file the content was last ingested from
+    Column("pending_blob_key", String(256)),  # a new file waiting to be ingested
+    Column("pending_content_type", String(128)),
+    Column("file_size", BigInteger),
+    Column("extracted_text", Text),
+    Column("failure_reason", Text),
+    Column("source_url", String(2048)),  # MANAGED: the crawled page; EXTERNAL: the article's link
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    Column("claimed_by", String(128)),
+    Column("lease_until", UtcDateTime),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("hold_until", UtcDateTime),
+    Column("force_failure", Integer, nullable=False, default=0),
+    UniqueConstraint("knowledge_base_id", "name", name="uq_content_name"),
+    Index("ix_contents_kb", "knowledge_base_id", "seq"),
+    Index("ix_contents_claim", "status", "hold_until"),
+    sqlite_autoincrement=True,
+)
+
+content_associations = Table(
+    "content_associations",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("knowledge_base_id", String(36), nullable=False),
+    Column("content_id", String(36), nullable=False),
+    Column("association_type", String(64), nullable=False),
+    Column("association", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    # One association per content: the unique constraint closes the race the check cannot.
+    UniqueConstraint("content_id", name="uq_content_association_content"),
+    Index("ix_content_associations_kb", "knowledge_base_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
+# The passage index: each content's extracted text cut into passages that keep their offsets
+# (`text == extracted_text[start_offset:end_offset]`). Full-text search over `text` is kept
+# by store.passages (FTS5 on SQLite, a GIN index on PostgreSQL).
+passages = Table(
+    "passages",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("knowledge_base_id", String(36), nullable=False),
+    Column("content_id", String(36), nullable=False),
+    Column("position", Integer, nullable=False),  # order within the content, from 0
+    Column("start_offset", Integer, nullable=False),
+    Column("end_offset", Integer, nullable=False),
+    # HIERARCHICAL chunking: the parent passage a child belongs to (what retrieval returns).
+    Column("parent_start", Integer),
+    Column("parent_end", Integer),
+    Column("text", Text, nullable=False),
+    Index("ix_passages_content", "content_id", "position"),
+    Index("ix_passages_kb", "knowledge_base_id"),
+    sqlite_autoincrement=True,
+)
+
 # Blobs kept in the database itself (the default blob backend when the store is PostgreSQL, so
 # replicas share files with no extra service): an object row, written last, makes its chunks
 # visible; chunks keep any single value small enough to stream.
@@ -188,10 +279,13 @@ blob_chunks = Table(
 __all__ = [
     "blob_chunks",
     "blob_objects",
+    "content_associations",
+    "contents",
     "idempotency_tokens",
     "import_jobs",
     "knowledge_bases",
     "metadata",
+    "passages",
     "quick_responses",
     "settings",
     "tags",

@@ -1,25 +1,24 @@
-"""Which worker runs which job: claims with a lease, fenced completion.
+"""Which worker runs which job: claims with a lease, fenced completion, for every kind of job.
 
-A job is claimable when it is in a transitional status, not held by the control plane, and
-either unclaimed or its lease has run out. Completion updates the job only while this worker
-still holds the claim, in the same transaction as the job's effects; a worker that lost its
-claim (lease expired, job deleted) has its whole transaction rolled back, so no job's effects
-are ever committed twice.
+A job is a row of a family with asynchronous work (`service.families.JOB_FAMILIES`) whose job
+status column holds one of its job statuses. It is claimable when it is not held by the
+control plane and either unclaimed or its lease has run out. Completion updates the row only
+while this worker still holds the claim, in the same transaction as the job's effects; a
+worker that lost its claim (lease expired, job deleted) has its whole transaction rolled back,
+so no job's effects are ever committed twice.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, or_, select, update
 
-from qconnect_local.service.import_jobs import DELETE_IN_PROGRESS, START_IN_PROGRESS
+from qconnect_local.service.families import JOB_FAMILIES, Family
 from qconnect_local.store import Store
-from qconnect_local.store.schema import import_jobs as job_table
-
-TRANSITIONAL = (START_IN_PROGRESS, DELETE_IN_PROGRESS)
 
 
 class LostClaim(Exception):
@@ -28,56 +27,93 @@ class LostClaim(Exception):
 
 @dataclass(frozen=True)
 class Claim:
-    job: Any  # the job row as claimed
+    family: Family
+    job: Any  # the row as claimed
     worker_id: str
 
+    @property
+    def status(self) -> str:
+        return str(getattr(self.job, self.family.job_status_column))
 
-def _claimable(now: datetime) -> Any:
+
+def _claimable(family: Family, now: datetime) -> Any:
+    c = family.table.c
     return (
-        job_table.c.status.in_(TRANSITIONAL),
-        or_(job_table.c.claimed_by.is_(None), job_table.c.lease_until < now),
-        or_(job_table.c.hold_until.is_(None), job_table.c.hold_until <= now),
+        c[family.job_status_column].in_(family.job_statuses),
+        or_(c.claimed_by.is_(None), c.lease_until < now),
+        or_(c.hold_until.is_(None), c.hold_until <= now),
     )
 
 
+_turn = itertools.count()
+
+
 def claim_next(store: Store, worker_id: str, now: datetime, lease: timedelta) -> Claim | None:
+    """Claim the oldest claimable job of one kind, trying the kinds in turn so none starves."""
+    start = next(_turn)
+    for offset in range(len(JOB_FAMILIES)):
+        family = JOB_FAMILIES[(start + offset) % len(JOB_FAMILIES)]
+        claim = _claim_in(store, family, worker_id, now, lease)
+        if claim is not None:
+            return claim
+    return None
+
+
+def _claim_in(store: Store, family: Family, worker_id: str, now: datetime, lease: timedelta) -> Claim | None:
+    table = family.table
     with store.write() as conn:
-        query = select(job_table).where(*_claimable(now)).order_by(job_table.c.seq).limit(1)
+        query = select(table).where(*_claimable(family, now)).order_by(table.c.seq).limit(1)
         if store.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         row = conn.execute(query).first()
         if row is None:
             return None
         claimed = conn.execute(
-            update(job_table)
-            .where(job_table.c.seq == row.seq, *_claimable(now))
-            .values(claimed_by=worker_id, lease_until=now + lease, attempts=job_table.c.attempts + 1)
+            update(table)
+            .where(table.c.seq == row.seq, *_claimable(family, now))
+            .values(claimed_by=worker_id, lease_until=now + lease, attempts=table.c.attempts + 1)
         ).rowcount
         if not claimed:
             return None
-        return Claim(conn.execute(select(job_table).where(job_table.c.seq == row.seq)).one(), worker_id)
+        return Claim(family, conn.execute(select(table).where(table.c.seq == row.seq)).one(), worker_id)
 
 
-def finish(conn: Connection, claim: Claim, now: datetime, **values: Any) -> None:
-    """Move the claimed job to its final state, or raise LostClaim if the claim is gone."""
+def finish(conn: Connection, claim: Claim, **values: Any) -> None:
+    """Move the claimed job to its next state, or raise LostClaim if the claim is gone."""
+    table, column = claim.family.table, claim.family.job_status_column
     done = conn.execute(
-        update(job_table)
+        update(table)
         .where(
-            job_table.c.seq == claim.job.seq,
-            job_table.c.claimed_by == claim.worker_id,
-            job_table.c.status == claim.job.status,
+            table.c.seq == claim.job.seq,
+            table.c.claimed_by == claim.worker_id,
+            table.c[column] == claim.status,
         )
-        .values(claimed_by=None, lease_until=None, hold_until=None, modified_at=now, **values)
+        .values(claimed_by=None, lease_until=None, hold_until=None, **values)
     ).rowcount
     if not done:
         raise LostClaim(claim.job.id)
 
 
+def check_held(conn: Connection, claim: Claim) -> None:
+    """Raise LostClaim unless this worker still holds the job (for jobs that commit in steps)."""
+    table, column = claim.family.table, claim.family.job_status_column
+    held = conn.execute(
+        select(table.c.seq).where(
+            table.c.seq == claim.job.seq,
+            table.c.claimed_by == claim.worker_id,
+            table.c[column] == claim.status,
+        )
+    ).first()
+    if held is None:
+        raise LostClaim(claim.job.id)
+
+
 def renew(store: Store, claim: Claim, now: datetime, lease: timedelta) -> bool:
+    table = claim.family.table
     with store.write() as conn:
         renewed = conn.execute(
-            update(job_table)
-            .where(job_table.c.seq == claim.job.seq, job_table.c.claimed_by == claim.worker_id)
+            update(table)
+            .where(table.c.seq == claim.job.seq, table.c.claimed_by == claim.worker_id)
             .values(lease_until=now + lease)
         ).rowcount
     return bool(renewed)
@@ -85,21 +121,38 @@ def renew(store: Store, claim: Claim, now: datetime, lease: timedelta) -> bool:
 
 def release_worker(store: Store, worker_id: str) -> int:
     """Void the claims of one worker that is shutting down, so others need not wait for the lease."""
-    with store.write() as conn:
-        released: int = conn.execute(
-            update(job_table)
-            .where(job_table.c.claimed_by == worker_id)
-            .values(claimed_by=None, lease_until=None)
-        ).rowcount
-    return released
+    return _void(store, worker_id)
 
 
 def release_all(store: Store) -> int:
     """Void every claim: for a store only this process uses (SQLite), claims of a dead process."""
+    return _void(store, None)
+
+
+def _void(store: Store, worker_id: str | None) -> int:
+    released = 0
     with store.write() as conn:
-        released: int = conn.execute(
-            update(job_table)
-            .where(job_table.c.claimed_by.is_not(None))
-            .values(claimed_by=None, lease_until=None)
-        ).rowcount
+        for family in JOB_FAMILIES:
+            c = family.table.c
+            held = c.claimed_by.is_not(None) if worker_id is None else c.claimed_by == worker_id
+            released += conn.execute(
+                update(family.table).where(held).values(claimed_by=None, lease_until=None)
+            ).rowcount
+    return released
+
+
+def release_held(store: Store, knobs: list[tuple[str, str]]) -> int:
+    """Let held jobs of these (kind, status) knobs proceed now; returns how many were released."""
+    from qconnect_local.service.families import FAMILIES
+
+    released = 0
+    with store.write() as conn:
+        for kind, status in knobs:
+            family = FAMILIES[kind]
+            c = family.table.c
+            released += conn.execute(
+                update(family.table)
+                .where(c[family.job_status_column] == status, c.hold_until.is_not(None))
+                .values(hold_until=None)
+            ).rowcount
     return released

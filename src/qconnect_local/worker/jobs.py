@@ -1,4 +1,4 @@
-"""Running one claimed job to its end: an import (CSV -> quick responses) or a delete.
+"""Running one claimed import job to its end: an import (CSV -> quick responses) or a delete.
 
 An import happens in ONE transaction: every good row is inserted and the job moves to its final
 status together, so a job is never seen half-imported; a crash rolls the whole thing back and
@@ -15,12 +15,12 @@ from typing import Any
 
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import quick_responses
+from qconnect_local.service.families import REPORT_BLOBS
 from qconnect_local.service.import_jobs import (
     COMPLETE,
     DELETE_FAILED,
     DELETED,
     FAILED,
-    REPORT_PATH,
     START_IN_PROGRESS,
 )
 from qconnect_local.worker import csv_format
@@ -34,7 +34,7 @@ FORCED_FAILURE = "Failed on request of the control plane (/_qconnect/transitions
 
 
 def report_key(job_id: str) -> str:
-    return f"{REPORT_PATH}{job_id}/failed-records.csv"
+    return f"{REPORT_BLOBS}{job_id}/failed-records.csv"
 
 
 def instance_id_of(external_source: dict[str, Any] | None) -> str | None:
@@ -45,21 +45,15 @@ def instance_id_of(external_source: dict[str, Any] | None) -> str | None:
     return instance
 
 
-def run(runtime: Runtime, claim: Claim) -> None:
-    if claim.job.status == START_IN_PROGRESS:
-        run_import(runtime, claim)
-    else:
-        run_delete(runtime, claim)
-
-
 def run_delete(runtime: Runtime, claim: Claim) -> None:
     job = claim.job
+    now = runtime.clock.now()
     with runtime.store.write() as conn:
         if job.force_failure:
-            finish(conn, claim, runtime.clock.now(), status=DELETE_FAILED, force_failure=0)
+            finish(conn, claim, status=DELETE_FAILED, force_failure=0, modified_at=now)
             return
-        finish(conn, claim, runtime.clock.now(), status=DELETED)
-    runtime.blobs.delete_prefix(REPORT_PATH + job.id)
+        finish(conn, claim, status=DELETED, modified_at=now)
+    runtime.blobs.delete_prefix(REPORT_BLOBS + job.id)
 
 
 def fail_after_error(runtime: Runtime, claim: Claim, error: BaseException) -> None:
@@ -71,9 +65,15 @@ def fail_after_error(runtime: Runtime, claim: Claim, error: BaseException) -> No
                 report.file_error(
                     f"The import stopped on an internal error ({type(error).__name__}): {error}"
                 )
-                finish(conn, claim, runtime.clock.now(), status=FAILED, report_blob_key=report.commit())
+                finish(
+                    conn,
+                    claim,
+                    status=FAILED,
+                    report_blob_key=report.commit(),
+                    modified_at=runtime.clock.now(),
+                )
             else:
-                finish(conn, claim, runtime.clock.now(), status=DELETE_FAILED)
+                finish(conn, claim, status=DELETE_FAILED, modified_at=runtime.clock.now())
     except BaseException:
         report.abort()
         raise
@@ -134,7 +134,7 @@ def run_import(runtime: Runtime, claim: Claim) -> None:
             finish(
                 conn,
                 claim,
-                runtime.clock.now(),
+                modified_at=runtime.clock.now(),
                 status=status,
                 report_blob_key=report.commit(),
                 imported_count=imported,
@@ -150,7 +150,7 @@ def _import_rows(runtime: Runtime, conn: Any, job: Any, report: _Report) -> int:
     quick_responses.lock_for_writes(conn, job.knowledge_base_id)
     quota = runtime.settings.quick_response_quota
     names, shortcuts = quick_responses.existing_names_and_shortcuts(conn, job.knowledge_base_id)
-    room = quota - quick_responses.count(conn, job.knowledge_base_id)
+    room = quota - quick_responses.count(conn, job.account, job.region, job.knowledge_base_id)
     imported = 0
     batch: list[dict[str, Any]] = []
     now = runtime.clock.now()

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from qconnect_local.runtime import Runtime
-from qconnect_local.worker import claims, jobs
+from qconnect_local.worker import claims, kinds
 
 log = logging.getLogger("qconnect_local.worker")
 
@@ -68,13 +68,13 @@ class Worker:
             return False
         with self.keep_claimed(claim):
             try:
-                jobs.run(runtime, claim)
+                kinds.run(runtime, claim)
             except claims.LostClaim:
                 log.warning("job %s: claim lost, its work was rolled back", claim.job.id)
             except Exception as error:
                 log.exception("job %s failed on an internal error", claim.job.id)
                 with contextlib.suppress(claims.LostClaim):
-                    jobs.fail_after_error(runtime, claim, error)
+                    kinds.fail_after_error(runtime, claim, error)
         return True
 
     @contextlib.contextmanager

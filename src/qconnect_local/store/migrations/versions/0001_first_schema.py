@@ -17,15 +17,39 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from qconnect_local.store import search
-from qconnect_local.store.types import UtcDateTime
-
 revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
 
 Seq = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# The project's UtcDateTime stores integer microseconds: in DDL it is a BIGINT.
+UtcDateTime = sa.BigInteger
+
+# The SQLite search index of quick responses, as this revision made it (frozen: literal SQL).
+_SQLITE_SEARCH = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS quick_responses_fts USING fts5(name, content, description, "
+    "shortcut_key, content='quick_responses', content_rowid='seq', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TABLE IF NOT EXISTS quick_responses_fts_terms (term TEXT PRIMARY KEY) WITHOUT ROWID",
+    "DROP TRIGGER IF EXISTS quick_responses_fts_insert",
+    "CREATE TRIGGER IF NOT EXISTS quick_responses_fts_delete AFTER DELETE ON quick_responses BEGIN "
+    "INSERT INTO quick_responses_fts(quick_responses_fts, rowid, name, content, description, shortcut_key) "
+    "VALUES ('delete', old.seq, old.name, old.content, old.description, old.shortcut_key); END",
+    "CREATE TRIGGER IF NOT EXISTS quick_responses_fts_update AFTER UPDATE OF name, content, description, "
+    "shortcut_key ON quick_responses BEGIN "
+    "INSERT INTO quick_responses_fts(quick_responses_fts, rowid, name, content, description, shortcut_key) "
+    "VALUES ('delete', old.seq, old.name, old.content, old.description, old.shortcut_key); "
+    "INSERT INTO quick_responses_fts(rowid, name, content, description, shortcut_key) "
+    "VALUES (new.seq, new.name, new.content, new.description, new.shortcut_key); END",
+)
+# A store that had rows before the index existed: index them, and learn their words for typo
+# tolerance from the index's own vocabulary (the same folding the index uses).
+_SQLITE_SEARCH_BUILD = (
+    "INSERT INTO quick_responses_fts(quick_responses_fts) VALUES ('rebuild')",
+    "CREATE VIRTUAL TABLE temp.quick_responses_fts_vocab USING fts5vocab(main, quick_responses_fts, 'row')",
+    "INSERT OR IGNORE INTO quick_responses_fts_terms(term) SELECT term FROM temp.quick_responses_fts_vocab",
+    "DROP TABLE temp.quick_responses_fts_vocab",
+)
 
 
 def _seq() -> sa.Column[Any]:
@@ -172,8 +196,16 @@ def upgrade() -> None:
         sa.Column("chunk", sa.Integer(), primary_key=True, nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
     )
-    if op.get_bind().dialect.name == "sqlite":
-        search.install_sqlite_index(op.get_bind())
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        existed = bind.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'quick_responses_fts'"
+        ).first()
+        for statement in _SQLITE_SEARCH:
+            bind.exec_driver_sql(statement)
+        if existed is None:
+            for statement in _SQLITE_SEARCH_BUILD:
+                bind.exec_driver_sql(statement)
 
 
 def downgrade() -> None:

@@ -1,0 +1,163 @@
+"""What each resource family is, declared once: table, ARN, parent, tags, names, quota, children.
+
+The shared machinery in `service.resources` reads these declarations to load a resource by
+id or ARN, check a quota or a name, tag it, page through it and delete it with everything
+below it. Deletion follows `children` in the order written here (depth first), so the
+order of a cascade is a fact of this file, not of which module was imported first.
+
+`id_columns` is the chain of ids in the family's ARN (`content/<kb>/<content>`), the parent's
+id column being the one before last; a family with no `arn_type` is never addressed by ARN
+(import jobs, uploads, passages) but still belongs to its parent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Table
+
+from qconnect_local.store import schema
+from qconnect_local.store.repository import Repository
+
+UPLOAD_BLOBS = "uploads/"  # uploaded files (and the files content was ingested from)
+REPORT_BLOBS = "reports/"  # import jobs' failed-record reports
+BLOB_FOLDERS = (UPLOAD_BLOBS, REPORT_BLOBS)  # every blob of every family: what reset empties
+
+
+@dataclass(frozen=True, eq=False)
+class Family:
+    key: str  # also the job kind of the family's asynchronous work, when it has any
+    label: str  # how messages name one ("Knowledge base")
+    table: Table
+    id_columns: tuple[str, ...]
+    arn_type: str | None = None
+    taggable: bool = False
+    name_column: str | None = None  # unique within the parent (ConflictException)
+    quota: str | None = None  # the Settings attribute bounding how many one parent holds
+    quota_label: str = ""  # "knowledge bases", for the quota message
+    children: tuple[str, ...] = ()
+    owned_blobs: Callable[[Any], Iterable[str | None]] | None = None  # blob keys or prefixes of a row
+    # Asynchronous work: while `job_status_column` holds one of `job_statuses`, a worker claims
+    # the row (job columns claimed_by, lease_until, attempts, hold_until, force_failure).
+    job_statuses: tuple[str, ...] = ()
+    job_status_column: str = "status"
+    repo: Repository = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "repo",
+            Repository(self.table, parent_column=self.parent_column, name_column=self.name_column),
+        )
+
+    @property
+    def parent_column(self) -> str | None:
+        return self.id_columns[-2] if len(self.id_columns) > 1 else None
+
+    def ids_of(self, row: Any) -> tuple[str, ...]:
+        return tuple(str(getattr(row, column)) for column in self.id_columns)
+
+
+_DECLARED = (
+    Family(
+        "knowledge-base",
+        "Knowledge base",
+        schema.knowledge_bases,
+        ("id",),
+        arn_type="knowledge-base",
+        taggable=True,
+        name_column="name",
+        quota="knowledge_base_quota",
+        quota_label="knowledge bases",
+        children=("import-job", "upload", "quick-response", "content"),
+        job_statuses=("CREATE_IN_PROGRESS",),  # a MANAGED knowledge base's crawl
+        job_status_column="ingestion_status",
+    ),
+    Family(
+        "import-job",
+        "Import job",
+        schema.import_jobs,
+        ("knowledge_base_id", "id"),
+        owned_blobs=lambda row: (REPORT_BLOBS + row.id,),
+        job_statuses=("START_IN_PROGRESS", "DELETE_IN_PROGRESS"),
+    ),
+    Family(
+        "upload",
+        "Upload",
+        schema.uploads,
+        ("knowledge_base_id", "id"),
+        owned_blobs=lambda row: (UPLOAD_BLOBS + row.id,),
+    ),
+    Family(
+        "quick-response",
+        "Quick response",
+        schema.quick_responses,
+        ("knowledge_base_id", "id"),
+        arn_type="quick-response",
+        taggable=True,
+        name_column="name",
+        quota="quick_response_quota",
+        quota_label="quick responses",
+    ),
+    Family(
+        "content",
+        "Content",
+        schema.contents,
+        ("knowledge_base_id", "id"),
+        arn_type="content",
+        taggable=True,
+        name_column="name",
+        quota="content_quota",
+        quota_label="contents",
+        children=("content-association", "passage"),
+        owned_blobs=lambda row: (row.blob_key, row.pending_blob_key),
+        # UPDATE_IN_PROGRESS is internal (shown as ACTIVE): a new upload being re-ingested.
+        job_statuses=("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS"),
+    ),
+    Family(
+        "content-association",
+        "Content association",
+        schema.content_associations,
+        ("knowledge_base_id", "content_id", "id"),
+        arn_type="content-association",
+        taggable=True,
+    ),
+    Family("passage", "Passage", schema.passages, ("knowledge_base_id", "content_id", "seq")),
+)
+
+FAMILIES: dict[str, Family] = {family.key: family for family in _DECLARED}
+BY_ARN_TYPE: dict[str, Family] = {f.arn_type: f for f in _DECLARED if f.arn_type is not None}
+
+KNOWLEDGE_BASE = FAMILIES["knowledge-base"]
+IMPORT_JOB = FAMILIES["import-job"]
+UPLOAD = FAMILIES["upload"]
+QUICK_RESPONSE = FAMILIES["quick-response"]
+CONTENT = FAMILIES["content"]
+CONTENT_ASSOCIATION = FAMILIES["content-association"]
+
+
+JOB_FAMILIES: tuple[Family, ...] = tuple(f for f in _DECLARED if f.job_statuses)
+PARENTS: dict[str, Family] = {key: family for family in _DECLARED for key in family.children}
+
+
+def descendants(family: Family) -> list[Family]:
+    """Every family below `family`, deepest first within each child, children in declared order."""
+    found: list[Family] = []
+    for key in family.children:
+        child = FAMILIES[key]
+        found += descendants(child)
+        found.append(child)
+    return found
+
+
+def _check_declarations() -> None:
+    for family in _DECLARED:
+        for key in family.children:
+            child = FAMILIES[key]
+            if child.id_columns[: len(family.id_columns) - 1] != family.id_columns[:-1]:
+                raise ValueError(f"{key} does not carry the id chain of its parent {family.key}")
+
+
+_check_declarations()

@@ -1,0 +1,170 @@
+"""One repository for every resource table: the SQL a family needs, written once.
+
+A resource row has `seq` (the keyset-paging key), `id`, `account`, `region`, and, below the
+top level, the id of its parent in a parent column (`knowledge_base_id`, `content_id`, ...).
+Every lookup is scoped to account and region, so a row of another account is simply not found.
+Services give model-level values in and get rows out; they never build SQL.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, func, insert, select, text, update
+
+from qconnect_local.store.prepared import Prepared
+
+
+class Repository:
+    """Reads and writes of one resource table (see the module docstring for the columns)."""
+
+    def __init__(self, table: Table, *, parent_column: str | None = None, name_column: str | None = None):
+        self.table = table
+        self.parent_column = parent_column
+        self.name_column = name_column
+        c = table.c
+        self._by_id = self._by_id_under = self._by_bare_id = None
+        if "id" in c:  # every resource table; rows without ids of their own (passages) have none
+            conditions = [
+                c.id == bindparam("id"),
+                c.account == bindparam("account"),
+                c.region == bindparam("region"),
+            ]
+            self._by_id = Prepared(select(table).where(*conditions))
+            if parent_column:
+                self._by_id_under = Prepared(
+                    select(table).where(*conditions, c[parent_column] == bindparam("parent"))
+                )
+            self._by_bare_id = Prepared(select(table).where(c.id == bindparam("id")))
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def find(
+        self, conn: Connection, account: str, region: str, row_id: str, parent: str | None = None
+    ) -> Any:
+        """The row with this id in the scope (and under `parent`, when given), or None."""
+        if parent is not None and self._by_id_under is not None:
+            return self._by_id_under.first(conn, id=row_id, account=account, region=region, parent=parent)
+        assert self._by_id is not None, f"{self.table.name} rows have no id"
+        return self._by_id.first(conn, id=row_id, account=account, region=region)
+
+    def find_any(self, conn: Connection, row_id: str) -> Any:
+        """The row with this id in any scope: for the worker and signed links, which carry no caller."""
+        assert self._by_bare_id is not None, f"{self.table.name} rows have no id"
+        return self._by_bare_id.first(conn, id=row_id)
+
+    def _scope(self, account: str, region: str, parent: str | None) -> list[ColumnElement[bool]]:
+        c = self.table.c
+        conditions = [c.account == account, c.region == region]
+        if self.parent_column is not None and parent is not None:
+            conditions.append(c[self.parent_column] == parent)
+        return conditions
+
+    def count(self, conn: Connection, account: str, region: str, parent: str | None = None) -> int:
+        query = select(func.count()).select_from(self.table).where(*self._scope(account, region, parent))
+        return int(conn.execute(query).scalar_one())
+
+    def name_taken(
+        self,
+        conn: Connection,
+        account: str,
+        region: str,
+        parent: str | None,
+        name: str,
+        *,
+        column: str | None = None,
+        except_id: str | None = None,
+    ) -> bool:
+        """Whether another row in the scope (and parent) has this value in `column` (the name)."""
+        col = self.table.c[column or self.name_column or "name"]
+        conditions = [*self._scope(account, region, parent), col == name]
+        if except_id is not None:
+            conditions.append(self.table.c.id != except_id)
+        return conn.execute(select(self.table.c.id).where(*conditions).limit(1)).first() is not None
+
+    def page(
+        self,
+        conn: Connection,
+        account: str,
+        region: str,
+        parent: str | None,
+        *,
+        after: int | None,
+        limit: int,
+        descending: bool = False,
+        where: Mapping[str, Any] | None = None,
+    ) -> Sequence[Any]:
+        """Up to `limit` rows after the keyset position `after` (a `seq`), in `seq` order.
+
+        `where` adds equality conditions on other columns (e.g. a name filter).
+        """
+        seq = self.table.c.seq
+        conditions = self._scope(account, region, parent)
+        conditions += [self.table.c[column] == value for column, value in (where or {}).items()]
+        if after is not None:
+            conditions.append(seq < after if descending else seq > after)
+        query = select(self.table).where(*conditions)
+        query = query.order_by(seq.desc() if descending else seq.asc()).limit(limit)
+        return conn.execute(query).all()
+
+    def under(self, conn: Connection, column: str, value: str) -> Sequence[Any]:
+        """Every row whose `column` is `value` (the rows a cascade is about to delete)."""
+        return conn.execute(select(self.table).where(self.table.c[column] == value)).all()
+
+    def where(self, conn: Connection, **equal: Any) -> Sequence[Any]:
+        """Every row matching these column values, in `seq` order."""
+        conditions = [self.table.c[column] == value for column, value in equal.items()]
+        return conn.execute(select(self.table).where(*conditions).order_by(self.table.c.seq)).all()
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def insert(self, conn: Connection, values: Mapping[str, Any]) -> None:
+        conn.execute(insert(self.table).values(**values))
+
+    def update(
+        self,
+        conn: Connection,
+        seq: int,
+        values: Mapping[str, Any],
+        *,
+        only_if: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Update one row; with `only_if`, only while those columns still hold those values."""
+        conditions = [self.table.c.seq == seq]
+        conditions += [self.table.c[column] == value for column, value in (only_if or {}).items()]
+        return bool(conn.execute(update(self.table).where(*conditions).values(**values)).rowcount)
+
+    def delete(self, conn: Connection, seq: int) -> None:
+        conn.execute(delete(self.table).where(self.table.c.seq == seq))
+
+    def delete_under(self, conn: Connection, column: str, value: str) -> None:
+        conn.execute(delete(self.table).where(self.table.c[column] == value))
+
+    def delete_ids(self, conn: Connection, ids: Collection[str]) -> None:
+        if ids:
+            conn.execute(delete(self.table).where(self.table.c.id.in_(list(ids))))
+
+    def lock(self, conn: Connection, row_id: str) -> None:
+        """Serialise writers that check-then-insert under this row until `conn` commits.
+
+        PostgreSQL locks the row (every process sees the lock); SQLite needs nothing, as its
+        writers already run one at a time.
+        """
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(self.table.c.seq).where(self.table.c.id == row_id).with_for_update())
+
+
+def lock_scope(conn: Connection, *parts: str) -> None:
+    """Serialise writers of one top-level scope (account, region, family) until `conn` commits.
+
+    The quota and name checks of a resource without a parent row to lock (a knowledge base)
+    take a transaction-level advisory lock on PostgreSQL; SQLite writers are serial already.
+    """
+    if conn.dialect.name == "postgresql":
+        key = zlib.crc32("|".join(parts).encode())
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
+            {"namespace": 0x71636F6E, "key": key - (1 << 31)},
+        )

@@ -1,0 +1,246 @@
+"""The contract every resource family keeps, run over every family and every target.
+
+A family joins by adding a `Family` entry below: how to make a parent, create one, get it,
+list a page, and delete it. The contract is what the shared resource layer promises: get by
+id and by ARN, clientToken idempotency, keyset pages that stay exact while items come and go,
+tags, isolation between accounts and regions, and deletion with the parent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from conftest import Target
+from documents import upload_file
+
+GUIDE = {
+    "amazonConnectGuideAssociation": {"flowId": "arn:aws:connect:us-east-1:123456789012:instance/i/flow/f"}
+}
+
+Parent = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    id_key: str  # the member naming the resource in its data and its operations
+    arn_key: str
+    make_parent: Callable[[Target, Any], Parent]
+    create: Callable[[Target, Any, Parent, str, dict[str, Any]], dict[str, Any]]
+    get: Callable[[Any, Parent, str], dict[str, Any]]
+    list_page: Callable[[Any, Parent, dict[str, Any]], tuple[list[dict[str, Any]], str | None]]
+    delete: Callable[[Any, Parent, str], None]
+    many: bool = True  # a parent may hold several (content associations: one per content)
+    top_level: bool = False
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _no_parent(_target: Target, _qc: Any) -> Parent:
+    return {}
+
+
+def _quick_response_kb(_target: Target, qc: Any) -> Parent:
+    kb = qc.create_knowledge_base(name="contract-qr", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]
+    return {"knowledgeBaseId": kb["knowledgeBaseId"]}
+
+
+def _custom_kb(_target: Target, qc: Any) -> Parent:
+    kb = qc.create_knowledge_base(name="contract-docs", knowledgeBaseType="CUSTOM")["knowledgeBase"]
+    return {"knowledgeBaseId": kb["knowledgeBaseId"]}
+
+
+def _content(target: Target, qc: Any) -> Parent:
+    parent = _custom_kb(target, qc)
+    upload_id = upload_file(target, qc, parent["knowledgeBaseId"], b"text")
+    content = qc.create_content(name="guided", uploadId=upload_id, **parent)["content"]
+    return {**parent, "contentId": content["contentId"]}
+
+
+def _gone(get: Callable[[], Any], qc: Any) -> None:
+    """Wait until `get` answers ResourceNotFoundException (deletes that finish asynchronously)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            get()
+        except qc.exceptions.ResourceNotFoundException:
+            return
+        assert time.monotonic() < deadline, "still there"
+        time.sleep(0.05)
+
+
+def _delete_content(qc: Any, parent: Parent, content_id: str) -> None:
+    qc.delete_content(contentId=content_id, **parent)
+    _gone(lambda: qc.get_content(contentId=content_id, **parent), qc)
+
+
+def _page(result: dict[str, Any], key: str) -> tuple[list[dict[str, Any]], str | None]:
+    return result[key], result.get("nextToken")
+
+
+FAMILIES = [
+    Family(
+        "knowledge-base",
+        "knowledgeBaseId",
+        "knowledgeBaseArn",
+        _no_parent,
+        lambda _t, qc, _p, name, extra: qc.create_knowledge_base(
+            name=name, knowledgeBaseType="CUSTOM", **extra
+        )["knowledgeBase"],
+        lambda qc, _p, ident: qc.get_knowledge_base(knowledgeBaseId=ident)["knowledgeBase"],
+        lambda qc, _p, page: _page(qc.list_knowledge_bases(**page), "knowledgeBaseSummaries"),
+        lambda qc, _p, ident: qc.delete_knowledge_base(knowledgeBaseId=ident),
+        top_level=True,
+    ),
+    Family(
+        "quick-response",
+        "quickResponseId",
+        "quickResponseArn",
+        _quick_response_kb,
+        lambda _t, qc, p, name, extra: qc.create_quick_response(
+            name=name, content={"content": name}, **p, **extra
+        )["quickResponse"],
+        lambda qc, p, ident: qc.get_quick_response(quickResponseId=ident, **p)["quickResponse"],
+        lambda qc, p, page: _page(qc.list_quick_responses(**p, **page), "quickResponseSummaries"),
+        lambda qc, p, ident: qc.delete_quick_response(quickResponseId=ident, **p),
+    ),
+    Family(
+        "content",
+        "contentId",
+        "contentArn",
+        _custom_kb,
+        lambda t, qc, p, name, extra: qc.create_content(
+            name=name, uploadId=upload_file(t, qc, p["knowledgeBaseId"], name.encode()), **p, **extra
+        )["content"],
+        lambda qc, p, ident: qc.get_content(contentId=ident, **p)["content"],
+        lambda qc, p, page: _page(qc.list_contents(**p, **page), "contentSummaries"),
+        lambda qc, p, ident: _delete_content(qc, p, ident),
+    ),
+    Family(
+        "content-association",
+        "contentAssociationId",
+        "contentAssociationArn",
+        _content,
+        lambda _t, qc, p, _name, extra: qc.create_content_association(
+            associationType="AMAZON_CONNECT_GUIDE", association=GUIDE, **p, **extra
+        )["contentAssociation"],
+        lambda qc, p, ident: qc.get_content_association(contentAssociationId=ident, **p)[
+            "contentAssociation"
+        ],
+        lambda qc, p, page: _page(qc.list_content_associations(**p, **page), "contentAssociationSummaries"),
+        lambda qc, p, ident: qc.delete_content_association(contentAssociationId=ident, **p),
+        many=False,
+    ),
+]
+
+
+@pytest.fixture(params=FAMILIES, ids=str)
+def family(request: pytest.FixtureRequest) -> Family:
+    fam: Family = request.param
+    return fam
+
+
+def test_a_created_resource_is_found_by_its_id_and_by_its_arn(
+    target: Target, qc: Any, family: Family
+) -> None:
+    parent = family.make_parent(target, qc)
+    made = family.create(target, qc, parent, "one", {})
+    by_id = family.get(qc, parent, made[family.id_key])
+    by_arn = family.get(qc, parent, made[family.arn_key])
+    assert by_id[family.id_key] == by_arn[family.id_key] == made[family.id_key]
+    assert by_id[family.arn_key] == made[family.arn_key]
+    assert made[family.arn_key].startswith("arn:aws:wisdom:us-east-1:")
+    assert made[family.arn_key].endswith(made[family.id_key])
+
+
+def test_an_unknown_id_or_a_foreign_arn_is_not_found(target: Target, qc: Any, family: Family) -> None:
+    parent = family.make_parent(target, qc)
+    made = family.create(target, qc, parent, "one", {})
+    missing = "00000000-0000-4000-8000-000000000000"
+    foreign_region = made[family.arn_key].replace(":us-east-1:", ":eu-west-1:")
+    foreign_account = made[family.arn_key].replace(":123456789012:", ":210987654321:")
+    for ident in (missing, foreign_region, foreign_account):
+        with pytest.raises(qc.exceptions.ResourceNotFoundException):
+            family.get(qc, parent, ident)
+
+
+def test_a_client_token_replays_the_first_create(target: Target, qc: Any, family: Family) -> None:
+    parent = family.make_parent(target, qc)
+    first = family.create(target, qc, parent, "same", {"clientToken": "token-1"})
+    if family.name != "content":  # a content needs a new upload each time, so its input differs
+        again = family.create(target, qc, parent, "same", {"clientToken": "token-1"})
+        assert again[family.id_key] == first[family.id_key]
+    with pytest.raises(qc.exceptions.ConflictException):
+        family.create(target, qc, parent, "different", {"clientToken": "token-1", "tags": {"k": "v"}})
+
+
+def test_pages_stay_exact_while_resources_come_and_go(target: Target, qc: Any, family: Family) -> None:
+    if not family.many:
+        pytest.skip(f"a parent holds one {family.name} at most")
+    parent = family.make_parent(target, qc)
+    made = [family.create(target, qc, parent, f"item-{i}", {})[family.id_key] for i in range(5)]
+    first, token = family.list_page(qc, parent, {"maxResults": 2})
+    assert token is not None
+    seen = [item[family.id_key] for item in first]
+    family.delete(qc, parent, made[4])  # not served yet: must not appear
+    added = family.create(target, qc, parent, "item-late", {})[family.id_key]  # after the token: must appear
+    while token is not None:
+        page, token = family.list_page(qc, parent, {"maxResults": 2, "nextToken": token})
+        seen += [item[family.id_key] for item in page]
+    expected = [*made[:4], added]
+    if family.top_level:
+        seen = [ident for ident in seen if ident in set(made) | {added}]
+    assert seen == expected
+
+
+def test_tags_are_added_listed_and_removed(target: Target, qc: Any, family: Family) -> None:
+    parent = family.make_parent(target, qc)
+    made = family.create(target, qc, parent, "tagged", {"tags": {"team": "care"}})
+    arn = made[family.arn_key]
+    qc.tag_resource(resourceArn=arn, tags={"stage": "beta"})
+    assert qc.list_tags_for_resource(resourceArn=arn)["tags"] == {"team": "care", "stage": "beta"}
+    assert family.get(qc, parent, made[family.id_key])["tags"] == {"team": "care", "stage": "beta"}
+    qc.untag_resource(resourceArn=arn, tagKeys=["team"])
+    assert qc.list_tags_for_resource(resourceArn=arn)["tags"] == {"stage": "beta"}
+    listed, _token = family.list_page(qc, parent, {})
+    assert [item.get("tags") for item in listed if item[family.id_key] == made[family.id_key]] == [
+        {"stage": "beta"}
+    ]
+
+
+def test_other_accounts_and_regions_see_nothing(target: Target, qc: Any, family: Family) -> None:
+    parent = family.make_parent(target, qc)
+    made = family.create(target, qc, parent, "mine", {})
+    for other in (target.client(account="210987654321"), target.client(region="eu-west-1")):
+        with pytest.raises(other.exceptions.ResourceNotFoundException):
+            family.get(other, parent, made[family.id_key])
+        with pytest.raises(other.exceptions.ResourceNotFoundException):
+            other.list_tags_for_resource(resourceArn=made[family.arn_key])
+
+
+def test_deleting_removes_the_resource_and_its_tags(target: Target, qc: Any, family: Family) -> None:
+    parent = family.make_parent(target, qc)
+    made = family.create(target, qc, parent, "doomed", {"tags": {"a": "b"}})
+    family.delete(qc, parent, made[family.id_key])
+    with pytest.raises(qc.exceptions.ResourceNotFoundException):
+        family.get(qc, parent, made[family.id_key])
+    with pytest.raises(qc.exceptions.ResourceNotFoundException):
+        qc.list_tags_for_resource(resourceArn=made[family.arn_key])
+
+
+def test_deleting_the_knowledge_base_deletes_what_it_holds(target: Target, qc: Any, family: Family) -> None:
+    if family.top_level:
+        pytest.skip("a knowledge base has no parent")
+    parent = family.make_parent(target, qc)
+    made = family.create(target, qc, parent, "held", {"tags": {"a": "b"}})
+    qc.delete_knowledge_base(knowledgeBaseId=parent["knowledgeBaseId"])
+    with pytest.raises(qc.exceptions.ResourceNotFoundException):
+        family.get(qc, parent, made[family.id_key])
+    with pytest.raises(qc.exceptions.ResourceNotFoundException):
+        qc.list_tags_for_resource(resourceArn=made[family.arn_key])
