@@ -34,13 +34,19 @@ from qconnect_local.config import Settings
 from qconnect_local.store import Store, passages
 from qconnect_local.testing.mock import mock_qconnect
 
-WORDS = (
+VOCABULARY = (
     "the to and you a of for your is we in it please can on with be this that will our have "
     "refund order delivery account password payment invoice shipping return exchange warranty "
     "support agent customer thanks sorry delay tracking number address update cancel subscription "
     "kettle lamp router printer battery charger cable screen keyboard mouse speaker headset"
-).split()
-TYPES = ("text/plain", "text/html", "application/pdf", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+)
+WORDS = VOCABULARY.split()
+TYPES = (
+    "text/plain",
+    "text/html",
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+)
 
 
 def _zipf_words(rng: random.Random, vocabulary: list[str], count: int) -> list[str]:
@@ -52,7 +58,8 @@ def _document(kind: str, text: str) -> bytes:
     if kind == "text/plain":
         return text.encode()
     if kind == "text/html":
-        return f"<html><head><title>t</title><script>var x=1;</script></head><body><p>{text}</p></body></html>".encode()
+        head = "<head><title>t</title><script>var x=1;</script></head>"
+        return f"<html>{head}<body><p>{text}</p></body></html>".encode()
     if kind == "application/pdf":
         from fpdf import FPDF
 
@@ -109,7 +116,9 @@ def ingestion(documents: int) -> None:
     settings = Settings(run_worker=False, content_quota=documents + 1)
     with mock_qconnect(settings) as mock:
         qc = boto3.client("qconnect", region_name="us-east-1")
-        kb_id = qc.create_knowledge_base(name="bench", knowledgeBaseType="CUSTOM")["knowledgeBase"]["knowledgeBaseId"]
+        kb_id = qc.create_knowledge_base(name="bench", knowledgeBaseType="CUSTOM")["knowledgeBase"][
+            "knowledgeBaseId"
+        ]
         for i, (kind, data) in enumerate(docs):
             up = qc.start_content_upload(knowledgeBaseId=kb_id, contentType=kind)
             mock.request("PUT", up["url"], headers=up["headersToInclude"], data=data)
@@ -138,7 +147,9 @@ def _active(store: Store) -> int:
 
 def queries(contents: int, count: int) -> None:
     rng = random.Random(11)
-    vocabulary = WORDS + sorted({"".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(4, 10))) for _ in range(5000)})
+    vocabulary = WORDS + sorted(
+        {"".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=rng.randint(4, 10))) for _ in range(5000)}
+    )
     store = Store.temporary()
     try:
         with store.write() as conn:
@@ -146,7 +157,12 @@ def queries(contents: int, count: int) -> None:
                 text = " ".join(_zipf_words(rng, vocabulary, 120))
                 cut = passages.PassageRow(position=0, start=0, end=len(text), text=text)
                 passages.replace_passages(
-                    conn, account="123456789012", region="us-east-1", knowledge_base_id="kb", content_id=f"c{i}", passages=[cut]
+                    conn,
+                    account="123456789012",
+                    region="us-east-1",
+                    knowledge_base_id="kb",
+                    content_id=f"c{i}",
+                    passages=[cut],
                 )
         asked = [" ".join(rng.sample(vocabulary[:400], rng.randint(1, 3))) for _ in range(count)]
         ours, bare = [], []
@@ -161,7 +177,8 @@ def queries(contents: int, count: int) -> None:
                 match = " OR ".join(f'"{word}"' for word in text.split())
                 started = time.perf_counter()
                 raw.execute(
-                    "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? ORDER BY rank LIMIT 10", (match,)
+                    "SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? ORDER BY rank LIMIT 10",
+                    (match,),
                 ).fetchall()
                 bare.append(time.perf_counter() - started)
     finally:

@@ -7,6 +7,7 @@ read through the control plane's passage search, the interface retrieval ranks o
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -28,6 +29,8 @@ from documents import (
     upload_file,
     wait_for_content,
 )
+from qconnect_local.config import Settings
+from qconnect_local.testing.mock import mock_qconnect
 
 GUIDE_FLOW = "arn:aws:connect:us-east-1:123456789012:instance/7a8e2f3c/contact-flow/4f1e9d2a"
 
@@ -599,9 +602,20 @@ def test_the_ingest_endpoint_refuses_bad_deliveries(target: Target, qc: Any) -> 
 
 
 def _wait_until(condition: Any, timeout: float = 30.0) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
+
+
+def test_the_content_quota_bounds_each_knowledge_base() -> None:
+    with mock_qconnect(Settings(content_quota=2)) as mock:
+        target = Target("in-process", None, mock)
+        qc = target.client()
+        kb = custom_kb(qc)
+        for name in ("one", "two"):
+            create_content(target, qc, kb["knowledgeBaseId"], name, b"x")
+        with pytest.raises(qc.exceptions.ServiceQuotaExceededException, match="quota of 2 contents"):
+            create_content(target, qc, kb["knowledgeBaseId"], "three", b"x")
+        other = custom_kb(qc, name="other")
+        create_content(target, qc, other["knowledgeBaseId"], "three", b"x")  # the quota is per knowledge base

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--knowledge-base-quota", type=int, help="knowledge bases per account and region (10)")
     serve.add_argument("--quick-response-quota", type=int, help="quick responses per knowledge base (1000)")
     serve.add_argument("--content-quota", type=int, help="contents per knowledge base (5000)")
-    serve.add_argument("--crawl-max-pages", type=int, help="pages a MANAGED knowledge base's crawl fetches (500)")
+    serve.add_argument("--crawl-max-pages", type=int, help="pages one MANAGED crawl fetches (500)")
     serve.add_argument("--max-upload-bytes", type=int, help="largest file a signed PUT accepts (5 MiB)")
     serve.add_argument("--no-worker", dest="run_worker", action="store_false", default=None, help="API only")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])

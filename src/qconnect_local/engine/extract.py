@@ -135,9 +135,13 @@ def _read_text(data: bytes, charset: str | None) -> Extracted:
 
 def _read_csv(data: bytes, charset: str | None) -> Extracted:
     text = _decode(data, charset)
+    # The csv module's field limit is process-global (the quick-response importer raises it
+    # too): raised, never lowered, so that what a file yields never depends on what ran before.
+    if csv.field_size_limit() < MAX_TEXT_CHARS:
+        csv.field_size_limit(MAX_TEXT_CHARS)
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
-    except csv.Error:  # a NUL byte, an over-long field: the text is still worth indexing as it is
+    except csv.Error:  # the text is still worth indexing as it is
         return Extracted(text, None)
     return Extracted("\n".join(" ".join(row) for row in rows), None)
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection
-
 from qconnect_local.protocol.errors import conflict, validation_error
 from qconnect_local.service import contents, knowledge_bases, resources
 from qconnect_local.service.context import Call
 from qconnect_local.service.families import CONTENT, CONTENT_ASSOCIATION
 from qconnect_local.service.registry import operation
+from qconnect_local.store import Connection
 
 
 def _parents(conn: Connection, call: Call, params: dict[str, Any]) -> tuple[Any, Any]:

@@ -29,14 +29,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection
-
 from qconnect_local.protocol.errors import ServiceError, conflict, validation_error
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import idempotency, knowledge_bases, links, resources, uploads
 from qconnect_local.service.context import Call
 from qconnect_local.service.families import CONTENT, KNOWLEDGE_BASE
 from qconnect_local.service.registry import operation
+from qconnect_local.store import Connection
 
 CONTENT_KB_TYPES: Final = ("CUSTOM", "EXTERNAL", "MANAGED")
 CREATE_IN_PROGRESS: Final = "CREATE_IN_PROGRESS"
@@ -138,7 +137,6 @@ def new_row(
         "name": name,
         "title": values.pop("title", None) or name,
         "content_type": content_type,
-        "status": CREATE_IN_PROGRESS,
         "revision_id": str(uuid.uuid4()),
         "metadata": values.pop("metadata", None) or {},
         "source_fields": {"Id": content_id},
@@ -147,7 +145,7 @@ def new_row(
         "created_at": now,
         "modified_at": now,
         "attempts": 0,
-        **call.runtime.transitions.for_new_job(CONTENT.key, CREATE_IN_PROGRESS, now),
+        **resources.enter_job_status(call.runtime, CONTENT, CREATE_IN_PROGRESS, now),
         **values,
     }
 
@@ -201,23 +199,21 @@ def get_content_summary(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 def _new_file_values(call: Call, row: Any, upload: Any) -> dict[str, Any]:
     """What a new file changes: a content that has text keeps it until the new file is indexed."""
-    reset_claim = {"claimed_by": None, "lease_until": None, "upload_id": upload.id, "file_size": upload.size}
+    file = {"upload_id": upload.id, "file_size": upload.size}
     if row.status in (CREATE_IN_PROGRESS, CREATE_FAILED):
         # Nothing indexed yet: ingest the new file as the first one (a running job starts over).
         return {
-            **reset_claim,
-            "status": CREATE_IN_PROGRESS,
+            **file,
             "blob_key": upload.blob_key,
             "content_type": upload.content_type,
             "failure_reason": None,
-            **call.runtime.transitions.for_new_job(CONTENT.key, CREATE_IN_PROGRESS, call.now()),
+            **resources.enter_job_status(call.runtime, CONTENT, CREATE_IN_PROGRESS, call.now()),
         }
     return {
-        **reset_claim,
-        "status": UPDATE_IN_PROGRESS,
+        **file,
         "pending_blob_key": upload.blob_key,
         "pending_content_type": upload.content_type,
-        **call.runtime.transitions.for_new_job(CONTENT.key, UPDATE_IN_PROGRESS, call.now()),
+        **resources.enter_job_status(call.runtime, CONTENT, UPDATE_IN_PROGRESS, call.now()),
     }
 
 
@@ -274,17 +270,8 @@ def start_delete(conn: Connection, runtime: Runtime, row: Any) -> None:
     if row.status == DELETE_IN_PROGRESS:
         raise conflict(f"Content {row.id} is already being deleted")
     now = runtime.clock.now()
-    CONTENT.repo.update(
-        conn,
-        row.seq,
-        {
-            "status": DELETE_IN_PROGRESS,
-            "modified_at": now,
-            "claimed_by": None,
-            "lease_until": None,
-            **runtime.transitions.for_new_job(CONTENT.key, DELETE_IN_PROGRESS, now),
-        },
-    )
+    values = {"modified_at": now, **resources.enter_job_status(runtime, CONTENT, DELETE_IN_PROGRESS, now)}
+    CONTENT.repo.update(conn, row.seq, values)
 
 
 @operation("ListContents")

@@ -16,9 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table
-
-from qconnect_local.store import schema
+from qconnect_local.store import Table, schema
 from qconnect_local.store.repository import Repository
 
 UPLOAD_BLOBS = "uploads/"  # uploaded files (and the files content was ingested from)

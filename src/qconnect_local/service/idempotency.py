@@ -13,11 +13,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, insert, select
-
 from qconnect_local.protocol.errors import conflict
 from qconnect_local.service.context import Call
-from qconnect_local.store.schema import idempotency_tokens as tokens
+from qconnect_local.store import Connection
+from qconnect_local.store import idempotency as token_store
 
 TOKEN_MEMBER = "clientToken"
 
@@ -26,15 +25,6 @@ def fingerprint(params: dict[str, Any]) -> str:
     document = {k: v for k, v in params.items() if k != TOKEN_MEMBER}
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _scope(call: Call, token: str) -> tuple[ColumnElement[bool], ...]:
-    return (
-        tokens.c.account == call.account,
-        tokens.c.region == call.region,
-        tokens.c.operation == call.operation,
-        tokens.c.client_token == token,
-    )
 
 
 def replayed_resource(
@@ -51,13 +41,13 @@ def replayed_resource(
     token = params.get(TOKEN_MEMBER)
     if token is None:
         return None
-    row = conn.execute(select(tokens.c.fingerprint, tokens.c.resource_id).where(*_scope(call, token))).first()
+    row = token_store.find(conn, call.account, call.region, call.operation, token)
     if row is None:
         return None
     if row.fingerprint != fingerprint(params):
         raise conflict(f"clientToken {token} was already used with different parameters")
     if exists is not None and not exists(str(row.resource_id)):
-        conn.execute(delete(tokens).where(*_scope(call, token)))
+        token_store.forget(conn, call.account, call.region, call.operation, token)
         return None
     return str(row.resource_id)
 
@@ -66,14 +56,13 @@ def remember(conn: Connection, call: Call, params: dict[str, Any], resource_id: 
     token = params.get(TOKEN_MEMBER)
     if token is None:
         return
-    conn.execute(
-        insert(tokens).values(
-            account=call.account,
-            region=call.region,
-            operation=call.operation,
-            client_token=token,
-            fingerprint=fingerprint(params),
-            resource_id=resource_id,
-            created_at=call.now(),
-        )
+    token_store.remember(
+        conn,
+        call.account,
+        call.region,
+        call.operation,
+        token,
+        fingerprint=fingerprint(params),
+        resource_id=resource_id,
+        now=call.now(),
     )

@@ -12,14 +12,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection
-
 from qconnect_local.protocol.errors import conflict, not_found, validation_error
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import knowledge_bases, links, resources, uploads
 from qconnect_local.service.context import Call
 from qconnect_local.service.families import IMPORT_JOB
 from qconnect_local.service.registry import operation
+from qconnect_local.store import Connection
 
 START_IN_PROGRESS = "START_IN_PROGRESS"
 COMPLETE = "COMPLETE"
@@ -96,14 +95,13 @@ def start_import_job(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             "knowledge_base_id": kb.id,
             "upload_id": upload.id,
             "job_type": params["importJobType"],
-            "status": START_IN_PROGRESS,
             "metadata": params.get("metadata"),
             "external_source": params.get("externalSourceConfiguration"),
             "upload_blob_key": upload.blob_key,
             "created_at": now,
             "modified_at": now,
             "attempts": 0,
-            **call.runtime.transitions.for_new_job(IMPORT_JOB.key, START_IN_PROGRESS, now),
+            **resources.enter_job_status(call.runtime, IMPORT_JOB, START_IN_PROGRESS, now),
         }
         row = resources.insert(conn, call, IMPORT_JOB, params, values)
         resources.wake_worker_after_commit(conn, call)
@@ -137,17 +135,11 @@ def delete_import_job(call: Call, params: dict[str, Any]) -> None:
         if row.status in (DELETE_IN_PROGRESS, DELETED):
             raise not_found(f"Import job not found: {row.id} (already {row.status})", row.id)
         now = call.now()
-        IMPORT_JOB.repo.update(
-            conn,
-            row.seq,
-            {
-                "status": DELETE_IN_PROGRESS,
-                "modified_at": now,
-                "claimed_by": None,
-                "lease_until": None,
-                **call.runtime.transitions.for_new_job(IMPORT_JOB.key, DELETE_IN_PROGRESS, now),
-            },
-        )
+        values = {
+            "modified_at": now,
+            **resources.enter_job_status(call.runtime, IMPORT_JOB, DELETE_IN_PROGRESS, now),
+        }
+        IMPORT_JOB.repo.update(conn, row.seq, values)
         resources.wake_worker_after_commit(conn, call)
 
 

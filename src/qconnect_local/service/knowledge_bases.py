@@ -14,14 +14,13 @@ import uuid
 from collections.abc import Collection
 from typing import Any, Final
 
-from sqlalchemy import Connection
-
 from qconnect_local.engine.chunking import chunk
 from qconnect_local.protocol.errors import validation_error
 from qconnect_local.service import resources
 from qconnect_local.service.context import Call
 from qconnect_local.service.families import KNOWLEDGE_BASE
 from qconnect_local.service.registry import operation
+from qconnect_local.store import Connection
 from qconnect_local.worker.crawler import CrawlConfigError, validate
 
 CONFIG_MEMBERS: Final = (
@@ -135,8 +134,7 @@ def create_knowledge_base(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                 "force_failure": 0,
             }
             if managed:
-                values["ingestion_status"] = CRAWL_PENDING
-                values.update(call.runtime.transitions.for_new_job(KNOWLEDGE_BASE.key, CRAWL_PENDING, now))
+                values.update(resources.enter_job_status(call.runtime, KNOWLEDGE_BASE, CRAWL_PENDING, now))
             row = resources.insert(conn, call, KNOWLEDGE_BASE, params, values)
             if managed:
                 resources.wake_worker_after_commit(conn, call)

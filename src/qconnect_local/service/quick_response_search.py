@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, FromClause, and_, false, func, or_, select
-
 from qconnect_local.protocol.errors import validation_error
 from qconnect_local.service import resources
 from qconnect_local.service.context import Call
@@ -44,8 +42,9 @@ from qconnect_local.service.pagination import decode_token, encode_token, page_s
 from qconnect_local.service.quick_response_contents import interpolate
 from qconnect_local.service.quick_responses import describe, load_knowledge_base
 from qconnect_local.service.registry import operation
-from qconnect_local.store.schema import quick_responses as qr_table
-from qconnect_local.store.search import LIST_SEPARATOR, TextQuery, has_substring, index_for
+from qconnect_local.store import Connection
+from qconnect_local.store import quick_response_search as qr_search
+from qconnect_local.store.search import TextQuery
 
 QUERY_FIELDS: Final = {
     "content": "content",
@@ -60,22 +59,23 @@ DEFAULT_PRIORITY: Final = "MEDIUM"
 @dataclass(frozen=True, slots=True)
 class _Field:
     column: str
-    kind: str  # text | list | boolean | time
+    kind: str  # qr_search.TEXT | LIST | BOOLEAN | TIME
 
 
+_TEXT, _LIST, _BOOLEAN, _TIME = qr_search.TEXT, qr_search.LIST, qr_search.BOOLEAN, qr_search.TIME
 FIELDS: Final = {
-    "name": _Field("name", "text"),
-    "description": _Field("description", "text"),
-    "shortcutKey": _Field("shortcut_key", "text"),
-    "isActive": _Field("is_active", "boolean"),
-    "channels": _Field("channel_list", "list"),
-    "language": _Field("language", "text"),
-    "contentType": _Field("content_type", "text"),
-    "createdTime": _Field("created_at", "time"),
-    "lastModifiedTime": _Field("modified_at", "time"),
-    "lastModifiedBy": _Field("last_modified_by", "text"),
-    "groupingConfiguration.criteria": _Field("grouping_criteria", "text"),
-    "groupingConfiguration.values": _Field("grouping_value_list", "list"),
+    "name": _Field("name", _TEXT),
+    "description": _Field("description", _TEXT),
+    "shortcutKey": _Field("shortcut_key", _TEXT),
+    "isActive": _Field("is_active", _BOOLEAN),
+    "channels": _Field("channel_list", _LIST),
+    "language": _Field("language", _TEXT),
+    "contentType": _Field("content_type", _TEXT),
+    "createdTime": _Field("created_at", _TIME),
+    "lastModifiedTime": _Field("modified_at", _TIME),
+    "lastModifiedBy": _Field("last_modified_by", _TEXT),
+    "groupingConfiguration.criteria": _Field("grouping_criteria", _TEXT),
+    "groupingConfiguration.values": _Field("grouping_value_list", _LIST),
 }
 
 
@@ -148,27 +148,23 @@ def time_span(value: str) -> tuple[datetime, datetime]:
     return start, start.replace(year=start.year + 1)
 
 
-def _value_condition(name: str, field: _Field, value: str, equals: bool) -> ColumnElement[bool]:
-    column = qr_table.c[field.column]
-    if field.kind == "text":
-        return column == value if equals else func.substr(column, 1, len(value)) == value
-    if field.kind == "list":
-        return has_substring(column, LIST_SEPARATOR + value + (LIST_SEPARATOR if equals else ""))
-    if field.kind == "boolean":
+def _value_test(name: str, field: _Field, value: str, equals: bool) -> qr_search.ValueTest:
+    if field.kind in (_TEXT, _LIST):
+        return qr_search.ValueTest(value, equals)
+    if field.kind == _BOOLEAN:
         given = value.lower()
-        accepted = [
+        accepted = tuple(
             flag
             for flag in (True, False)
             if (str(flag).lower() == given if equals else str(flag).lower().startswith(given))
-        ]
+        )
         if not accepted:
             raise validation_error(f"'{value}' is not a value of {name}: use true or false")
-        return column.in_([int(flag) for flag in accepted])
-    start, end = time_span(value)
-    return and_(column >= start, column < end)
+        return qr_search.ValueTest(accepted)
+    return qr_search.ValueTest(time_span(value))
 
 
-def _filter(spec: dict[str, Any]) -> ColumnElement[bool]:
+def _filter(spec: dict[str, Any]) -> qr_search.Filter:
     name = spec["name"]
     field = FIELDS.get(name)
     if field is None:
@@ -177,23 +173,15 @@ def _filter(spec: dict[str, Any]) -> ColumnElement[bool]:
     missing_matches = bool(spec.get("includeNoExistence"))
     if not values and not missing_matches:
         raise validation_error(f"The filter on {name} needs values (or includeNoExistence set to true)")
-    conditions = [_value_condition(name, field, value, spec["operator"] == "EQUALS") for value in values]
-    if missing_matches:
-        column = qr_table.c[field.column]
-        conditions.append(column.is_(None) if field.kind in ("text", "list") else false())
-    return or_(*conditions)
+    tests = tuple(_value_test(name, field, value, spec["operator"] == "EQUALS") for value in values)
+    return qr_search.Filter(field.column, field.kind, tests, missing_matches)
 
 
-def _order_keys(spec: dict[str, Any]) -> list[Any]:
+def _order(spec: dict[str, Any]) -> qr_search.Order:
     field = FIELDS.get(spec["name"])
     if field is None:
         raise _unsupported("order", spec["name"], FIELDS)
-    column = qr_table.c[field.column]
-    descending = spec.get("order") == "DESC"
-    keys: list[Any] = [func.lower(column), column] if field.kind in ("text", "list") else [column]
-    ordered = [key.desc() if descending else key.asc() for key in keys]
-    # Quick responses without the field come last in either direction (dialects differ by default).
-    return [column.is_(None), *ordered] if column.nullable else ordered
+    return qr_search.Order(field.column, field.kind, spec.get("order") == "DESC")
 
 
 # --- the operation ----------------------------------------------------------------------------
@@ -218,34 +206,16 @@ def _result(conn: Connection, call: Call, row: Any, attributes: dict[str, str]) 
 def search_quick_responses(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     expression = params["searchExpression"]
     queries = [_text_query(query) for query in expression.get("queries") or ()]
-    conditions = [_filter(spec) for spec in expression.get("filters") or ()]
-    order = expression.get("orderOnField")
-    order_keys = _order_keys(order) if order else []
+    filters = [_filter(spec) for spec in expression.get("filters") or ()]
+    order = _order(expression["orderOnField"]) if expression.get("orderOnField") else None
     size = page_size(call, params)
     with call.runtime.store.read() as conn:
         kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
         scope = _token_scope(call, kb.id, expression)
         token = params.get("nextToken")
         offset = decode_token(call, token, scope) if token is not None else 0
-        source: FromClause = qr_table
-        if queries:
-            found = index_for(conn).matching(conn, queries)
-            if found is None:
-                return {"results": []}
-            source, relevance = found
-            order_keys = order_keys or [relevance.desc()]
-        # Order and cut the page on keys only, then read the page's rows.
-        page = (
-            select(qr_table.c.seq)
-            .select_from(source)
-            .where(qr_table.c.knowledge_base_id == kb.id, *conditions)
-            .order_by(*order_keys, qr_table.c.seq)
-            .offset(offset)
-            .limit(size + 1)
-        )
-        seqs = conn.execute(page).scalars().all()
-        rows = {row.seq: row for row in conn.execute(select(qr_table).where(qr_table.c.seq.in_(seqs[:size])))}
+        rows = qr_search.search(conn, kb.id, queries, filters, order, offset=offset, limit=size + 1)
         attributes = params.get("attributes") or {}
-        results = [_result(conn, call, rows[seq], attributes) for seq in seqs[:size]]
-    next_token = encode_token(call, offset + size, scope) if len(seqs) > size else None
+        results = [_result(conn, call, row, attributes) for row in rows[:size]]
+    next_token = encode_token(call, offset + size, scope) if len(rows) > size else None
     return {"results": results, "nextToken": next_token}

@@ -23,11 +23,8 @@ write.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Final
-
-from sqlalchemy import Connection, func, select
 
 from qconnect_local.protocol.errors import conflict, validation_error
 from qconnect_local.service import knowledge_bases, resources
@@ -37,9 +34,9 @@ from qconnect_local.service.quick_response_contents import PLAIN, contents_of
 from qconnect_local.service.registry import operation
 from qconnect_local.spec.documented import QUICK_RESPONSE_CHANNELS as CHANNELS
 from qconnect_local.spec.documented import quick_response_languages
-from qconnect_local.store.bulk import BulkInsert
-from qconnect_local.store.schema import quick_responses as qr_table
-from qconnect_local.store.search import index_for, list_text
+from qconnect_local.store import Connection
+from qconnect_local.store import quick_responses as qr_store
+from qconnect_local.store.search import list_text
 
 KB_TYPE: Final = "QUICK_RESPONSES"
 CREATED: Final = "CREATED"
@@ -148,26 +145,6 @@ def _columns(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _texts(rows: list[dict[str, Any]]) -> Iterator[str | None]:
-    return (row[c] for row in rows for c in ("name", "content", "description", "shortcut_key"))
-
-
-def _index(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """After an update: the index's own trigger re-indexes the row; typo tolerance learns its words."""
-    index_for(conn).add_terms(conn, _texts(rows))
-
-
-_BULK = BulkInsert(qr_table, [c.name for c in qr_table.columns if c.name != "seq"])
-_LAST_SEQ = select(func.coalesce(func.max(qr_table.c.seq), 0))
-
-
-def _insert(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Insert rows and index them as one batch."""
-    after_seq = int(conn.execute(_LAST_SEQ).scalar_one())
-    _BULK.run(conn, rows)
-    index_for(conn).rows_inserted(conn, after_seq, _texts(rows))
-
-
 def _check_unique(
     conn: Connection, call: Call, kb: Any, values: dict[str, Any], own_id: str | None = None
 ) -> None:
@@ -196,16 +173,7 @@ def count(conn: Connection, account: str, region: str, kb_id: str) -> int:
 
 def existing_names_and_shortcuts(conn: Connection, kb_id: str) -> tuple[set[str], set[str]]:
     """The names and shortcut keys already taken in knowledge base `kb_id`."""
-    rows = conn.execute(
-        select(qr_table.c.name, qr_table.c.shortcut_key).where(qr_table.c.knowledge_base_id == kb_id)
-    )
-    names: set[str] = set()
-    shortcuts: set[str] = set()
-    for name, shortcut in rows:
-        names.add(name)
-        if shortcut is not None:
-            shortcuts.add(shortcut)
-    return names, shortcuts
+    return qr_store.names_and_shortcuts(conn, kb_id)
 
 
 def insert_many(
@@ -240,7 +208,7 @@ def insert_many(
         for item in items
     ]
     if rows:
-        _insert(conn, rows)
+        qr_store.insert(conn, rows)
     return len(rows)
 
 
@@ -272,7 +240,7 @@ def create_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             "modified_at": now,
         }
         # Through the bulk path, which keeps the search index in step.
-        _insert(conn, [row_values])
+        qr_store.insert(conn, [row_values])
         return _with_tags(conn, call, resources.insert_tags(conn, call, QUICK_RESPONSE, params, row_values))
 
 
@@ -314,7 +282,7 @@ def update_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             row.seq,
             {**values, "last_modified_by": modified_by(call.account), "modified_at": call.now()},
         )
-        _index(conn, [values])
+        qr_store.learn_words(conn, [values])
         return _with_tags(conn, call, load(conn, call, kb, row.id))
 
 

@@ -17,15 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
-
 from qconnect_local.protocol.errors import ServiceError, conflict, not_found
 from qconnect_local.service import idempotency
 from qconnect_local.service.context import Call
 from qconnect_local.service.families import BY_ARN_TYPE, PARENTS, Family, descendants
 from qconnect_local.service.pagination import fetch_page
 from qconnect_local.service.tagging import put_tags
-from qconnect_local.store import Store
+from qconnect_local.store import Connection, Store
 from qconnect_local.store import tags as tag_store
 from qconnect_local.store.repository import lock_scope
 
@@ -199,6 +197,18 @@ def insert_tags(
         put_tags(conn, arn_for(call, family, *ids), params.get("tags"))
     idempotency.remember(conn, call, params, ids[-1])
     return family.repo.find(conn, call.account, call.region, ids[-1])
+
+
+def enter_job_status(runtime: Any, family: Family, status: str, now: Any) -> dict[str, Any]:
+    """Column values that put a row into job `status`: for a worker to claim afresh (a job still
+    running on the row loses its claim, so its fenced completion commits nothing), with the
+    control plane's hold and failure knobs for (family, status) stamped on."""
+    return {
+        family.job_status_column: status,
+        "claimed_by": None,
+        "lease_until": None,
+        **runtime.transitions.for_new_job(family.key, status, now),
+    }
 
 
 def wake_worker_after_commit(conn: Connection, call: Call) -> None:

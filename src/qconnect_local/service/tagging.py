@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from sqlalchemy import Connection
-
 from qconnect_local.protocol.errors import ServiceError, validation_error
+from qconnect_local.store import Connection
 from qconnect_local.store import tags as tag_store
 
 MAX_TAGS = 50  # AWS's per-resource tag limit (IAM/Tagging docs); not stated in the model

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
-
 from qconnect_local.protocol.errors import not_found
 from qconnect_local.service.context import Call
 from qconnect_local.service.registry import operation
 from qconnect_local.service.resources import existing_arn
 from qconnect_local.service.tagging import put_tags
+from qconnect_local.store import Connection
 from qconnect_local.store import tags as tag_store
 
 

@@ -12,14 +12,13 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection
-
 from qconnect_local.protocol.errors import validation_error
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import knowledge_bases, links
 from qconnect_local.service.context import Call
 from qconnect_local.service.families import UPLOAD, UPLOAD_BLOBS
 from qconnect_local.service.registry import operation
+from qconnect_local.store import Connection
 
 SSE_HEADER = "x-amz-server-side-encryption"
 SSE_VALUE = "AES256"

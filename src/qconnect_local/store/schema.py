@@ -7,6 +7,8 @@ while rows are added or deleted.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -30,6 +32,36 @@ metadata = MetaData()
 # SQLite only gives AUTOINCREMENT semantics to INTEGER PRIMARY KEY; BigInteger elsewhere.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
 
+
+def _resource(*, parent: str | None = "knowledge_base_id", id_length: int = 36) -> list[Column[Any]]:
+    """The columns every resource row starts with: its paging key, id, scope and parent."""
+    columns: list[Column[Any]] = [
+        Column("seq", SeqType, primary_key=True, autoincrement=True),
+        Column("id", String(id_length), nullable=False, unique=True),
+        Column("account", String(12), nullable=False),
+        Column("region", String(32), nullable=False),
+    ]
+    if parent is not None:
+        columns.append(Column(parent, String(36), nullable=False))
+    return columns
+
+
+def _job(*, added_later: bool = False) -> list[Column[Any]]:
+    """The worker's columns on a row with asynchronous work (worker.claims), and the control
+    plane's: keep the job in its transitional status (`hold_until`), end it failed (`force_failure`).
+
+    Columns added to an existing table take their default from the database (`added_later`).
+    """
+    zero: dict[str, Any] = {"server_default": text("0")} if added_later else {"default": 0}
+    return [
+        Column("claimed_by", String(128)),
+        Column("lease_until", UtcDateTime),
+        Column("attempts", Integer, nullable=False, **zero),
+        Column("hold_until", UtcDateTime),
+        Column("force_failure", Integer, nullable=False, **zero),
+    ]
+
+
 settings = Table(
     "settings",
     metadata,
@@ -40,10 +72,7 @@ settings = Table(
 knowledge_bases = Table(
     "knowledge_bases",
     metadata,
-    Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("id", String(36), nullable=False, unique=True),
-    Column("account", String(12), nullable=False),
-    Column("region", String(32), nullable=False),
+    *_resource(parent=None),
     Column("name", String(255), nullable=False),
     Column("type", String(32), nullable=False),
     Column("status", String(32), nullable=False),
@@ -55,11 +84,7 @@ knowledge_bases = Table(
     # MANAGED: the crawl's ingestionStatus and ingestionFailureReasons, and its job columns.
     Column("ingestion_status", String(32)),
     Column("ingestion_failure_reasons", JSON),
-    Column("claimed_by", String(128)),
-    Column("lease_until", UtcDateTime),
-    Column("attempts", Integer, nullable=False, server_default=text("0")),
-    Column("hold_until", UtcDateTime),
-    Column("force_failure", Integer, nullable=False, server_default=text("0")),
+    *_job(added_later=True),
     UniqueConstraint("account", "region", "name", name="uq_knowledge_base_name"),
     Index("ix_knowledge_bases_scope", "account", "region", "seq"),
     sqlite_autoincrement=True,  # seq never reused: keyset pages stay exact
@@ -88,11 +113,7 @@ idempotency_tokens = Table(
 uploads = Table(
     "uploads",
     metadata,
-    Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("id", String(64), nullable=False, unique=True),
-    Column("account", String(12), nullable=False),
-    Column("region", String(32), nullable=False),
-    Column("knowledge_base_id", String(36), nullable=False, index=True),
+    *_resource(id_length=64),
     Column("content_type", String(128), nullable=False),
     Column("url_expiry", UtcDateTime, nullable=False),
     Column("blob_key", String(256)),  # set once the signed PUT stored the bytes
@@ -100,17 +121,14 @@ uploads = Table(
     Column("etag", String(64)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("uploaded_at", UtcDateTime),
+    Index("ix_uploads_knowledge_base_id", "knowledge_base_id"),
     sqlite_autoincrement=True,  # seq never reused: keyset pages stay exact
 )
 
 import_jobs = Table(
     "import_jobs",
     metadata,
-    Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("id", String(36), nullable=False, unique=True),
-    Column("account", String(12), nullable=False),
-    Column("region", String(32), nullable=False),
-    Column("knowledge_base_id", String(36), nullable=False),
+    *_resource(),
     Column("upload_id", String(64), nullable=False),
     Column("job_type", String(32), nullable=False),
     Column("status", String(32), nullable=False),
@@ -123,14 +141,7 @@ import_jobs = Table(
     Column("failed_count", Integer),
     Column("created_at", UtcDateTime, nullable=False),
     Column("modified_at", UtcDateTime, nullable=False),
-    # Work claiming: which worker holds the job, and until when (a lease it renews).
-    Column("claimed_by", String(128)),
-    Column("lease_until", UtcDateTime),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("hold_until", UtcDateTime),  # control plane: keep the job in its transitional status
-    Column(
-        "force_failure", Integer, nullable=False, default=0
-    ),  # control plane: end it FAILED / DELETE_FAILED
+    *_job(),
     Index("ix_import_jobs_kb", "knowledge_base_id", "seq"),
     Index("ix_import_jobs_status", "status"),
     Index("ix_import_jobs_claim", "status", "hold_until"),  # the worker's claim query
@@ -140,11 +151,7 @@ import_jobs = Table(
 quick_responses = Table(
     "quick_responses",
     metadata,
-    Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("id", String(36), nullable=False, unique=True),
-    Column("account", String(12), nullable=False),
-    Column("region", String(32), nullable=False),
-    Column("knowledge_base_id", String(36), nullable=False),
+    *_resource(),
     Column("name", String(100), nullable=False),
     Column("content_type", String(64), nullable=False),
     Column("content", Text, nullable=False),
@@ -181,11 +188,7 @@ Index(
 contents = Table(
     "contents",
     metadata,
-    Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("id", String(36), nullable=False, unique=True),
-    Column("account", String(12), nullable=False),
-    Column("region", String(32), nullable=False),
-    Column("knowledge_base_id", String(36), nullable=False),
+    *_resource(),
     Column("name", String(255), nullable=False),
     Column("title", String(255), nullable=False),
     Column("content_type", String(128), nullable=False),
@@ -204,11 +207,7 @@ contents = Table(
     Column("source_url", String(2048)),  # MANAGED: the crawled page; EXTERNAL: the article's link
     Column("created_at", UtcDateTime, nullable=False),
     Column("modified_at", UtcDateTime, nullable=False),
-    Column("claimed_by", String(128)),
-    Column("lease_until", UtcDateTime),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("hold_until", UtcDateTime),
-    Column("force_failure", Integer, nullable=False, default=0),
+    *_job(),
     UniqueConstraint("knowledge_base_id", "name", name="uq_content_name"),
     Index("ix_contents_kb", "knowledge_base_id", "seq"),
     Index("ix_contents_claim", "status", "hold_until"),
@@ -218,11 +217,7 @@ contents = Table(
 content_associations = Table(
     "content_associations",
     metadata,
-    Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("id", String(36), nullable=False, unique=True),
-    Column("account", String(12), nullable=False),
-    Column("region", String(32), nullable=False),
-    Column("knowledge_base_id", String(36), nullable=False),
+    *_resource(),
     Column("content_id", String(36), nullable=False),
     Column("association_type", String(64), nullable=False),
     Column("association", JSON, nullable=False),

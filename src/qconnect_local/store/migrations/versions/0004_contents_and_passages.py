@@ -34,8 +34,20 @@ _SQLITE_PASSAGES = (
     "INSERT INTO passages_fts(rowid, text) VALUES (new.seq, new.text); END",
 )
 _POSTGRESQL_PASSAGES = (
-    "CREATE INDEX IF NOT EXISTS ix_passages_text ON passages USING gin (to_tsvector('simple', "
-    "translate(qconnect_fold(text), '!\"#$%&''()*+,-./:;<=>?@[\\]^_`{|}~', '" + " " * 32 + "')))",
+    "CREATE TABLE IF NOT EXISTS passages_fts ("
+    "seq bigint PRIMARY KEY REFERENCES passages (seq) ON DELETE CASCADE, vector tsvector NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ix_passages_text ON passages_fts USING gin (vector) WITH (fastupdate = off)",
+    "CREATE OR REPLACE FUNCTION passages_fts_index() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+    "INSERT INTO passages_fts (seq, vector) "
+    "SELECT seq, to_tsvector('simple', regexp_replace(qconnect_fold(text), '[!-/:-@[-`{-~]+', ' ', 'g')) "
+    "FROM changed_passages ON CONFLICT (seq) DO UPDATE SET vector = excluded.vector; "
+    "RETURN NULL; END $$",
+    "DROP TRIGGER IF EXISTS passages_fts_insert ON passages",
+    "CREATE TRIGGER passages_fts_insert AFTER INSERT ON passages REFERENCING NEW TABLE AS changed_passages "
+    "FOR EACH STATEMENT EXECUTE FUNCTION passages_fts_index()",
+    "DROP TRIGGER IF EXISTS passages_fts_update ON passages",
+    "CREATE TRIGGER passages_fts_update AFTER UPDATE ON passages REFERENCING NEW TABLE AS changed_passages "
+    "FOR EACH STATEMENT EXECUTE FUNCTION passages_fts_index()",
 )
 
 
@@ -132,13 +144,14 @@ def upgrade() -> None:
     bind = op.get_bind()
     statements = _SQLITE_PASSAGES if bind.dialect.name == "sqlite" else _POSTGRESQL_PASSAGES
     for statement in statements:
-        bind.exec_driver_sql(statement.replace("%", "%%") if bind.dialect.name != "sqlite" else statement)
+        bind.exec_driver_sql(statement)
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
-        op.execute("DROP TABLE IF EXISTS passages_fts")
+    op.execute("DROP TABLE IF EXISTS passages_fts")
+    if bind.dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS passages_fts_index()")
     for table in ("passages", "content_associations", "contents"):
         op.drop_table(table)
     with op.batch_alter_table("knowledge_bases") as batch:
