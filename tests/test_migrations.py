@@ -235,3 +235,19 @@ def test_a_new_sqlite_store_made_without_alembic_equals_one_made_by_the_migratio
     finally:
         fresh.close()
         migrated_engine.dispose()
+
+
+def test_the_frozen_passage_index_ddl_is_the_one_the_code_installs() -> None:
+    """Revision 0004 holds a literal copy of the passage index's DDL, and new stores are made
+    from the live one (`passages.install`): the two must say the same."""
+    import importlib.util
+
+    from qconnect_local.store.migrate import MIGRATIONS
+
+    path = MIGRATIONS / "versions" / "0004_contents_and_passages.py"
+    spec = importlib.util.spec_from_file_location("revision_0004", path)
+    assert spec is not None and spec.loader is not None
+    revision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision)
+    assert revision._SQLITE_PASSAGES == passages.SQLITE_DDL
+    assert revision._POSTGRESQL_PASSAGES == passages.POSTGRESQL_DDL

@@ -42,7 +42,6 @@ from qconnect_local.service.pagination import decode_token, encode_token, page_s
 from qconnect_local.service.quick_response_contents import interpolate
 from qconnect_local.service.quick_responses import describe, load_knowledge_base
 from qconnect_local.service.registry import operation
-from qconnect_local.store import Connection
 from qconnect_local.store import quick_response_search as qr_search
 from qconnect_local.store.search import TextQuery
 
@@ -193,8 +192,8 @@ def _token_scope(call: Call, kb_id: str, expression: dict[str, Any]) -> str:
     return f"{call.operation}|{call.account}|{call.region}|{kb_id}|{digest}"
 
 
-def _result(conn: Connection, call: Call, row: Any, attributes: dict[str, str]) -> dict[str, Any]:
-    data = describe(call, row, resources.tags_of(conn, call, QUICK_RESPONSE, row))
+def _result(call: Call, row: Any, tags: dict[str, str], attributes: dict[str, str]) -> dict[str, Any]:
+    data = describe(call, row, tags)
     contents, filled, unfilled = interpolate(data["contents"], row.content, attributes)
     data["contents"] = contents
     data["attributesInterpolated"] = filled or None
@@ -216,6 +215,8 @@ def search_quick_responses(call: Call, params: dict[str, Any]) -> dict[str, Any]
         offset = decode_token(call, token, scope) if token is not None else 0
         rows = qr_search.search(conn, kb.id, queries, filters, order, offset=offset, limit=size + 1)
         attributes = params.get("attributes") or {}
-        results = [_result(conn, call, row, attributes) for row in rows[:size]]
+        page = rows[:size]
+        tags = resources.tags_of_rows(conn, call, QUICK_RESPONSE, page)
+        results = [_result(call, row, row_tags, attributes) for row, row_tags in zip(page, tags, strict=True)]
     next_token = encode_token(call, offset + size, scope) if len(rows) > size else None
     return {"results": results, "nextToken": next_token}

@@ -210,7 +210,7 @@ contents = Table(
     *_job(),
     UniqueConstraint("knowledge_base_id", "name", name="uq_content_name"),
     Index("ix_contents_kb", "knowledge_base_id", "seq"),
-    Index("ix_contents_claim", "status", "hold_until"),
+    Index("ix_contents_claim", "status", "seq"),  # the worker's claim query, oldest first
     sqlite_autoincrement=True,
 )
 

@@ -74,7 +74,7 @@ PG_INDEX_PREFIX: Final = "ix_quick_responses_text_"  # one GIN index per column 
 LIST_SEPARATOR: Final = "\x1f"
 MAX_VARIANTS: Final = 32  # fuzzy spellings tried per word, closest first
 
-_WORD = regex.compile(r"[\p{L}\p{N}\p{Co}]+")
+WORD = regex.compile(r"[\p{L}\p{N}\p{Co}]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +111,7 @@ def words(value: str) -> list[str]:
     if not folded.isascii():
         decomposed = unicodedata.normalize("NFKD", value.casefold())
         folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _WORD.findall(folded)
+    return WORD.findall(folded)
 
 
 def list_text(values: Sequence[str] | None) -> str | None:

@@ -34,14 +34,14 @@ _SQLITE_PASSAGES = (
     "INSERT INTO passages_fts(rowid, text) VALUES (new.seq, new.text); END",
 )
 _POSTGRESQL_PASSAGES = (
-    "CREATE TABLE IF NOT EXISTS passages_fts ("
-    "seq bigint PRIMARY KEY REFERENCES passages (seq) ON DELETE CASCADE, vector tsvector NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS ix_passages_text ON passages_fts USING gin (vector) WITH (fastupdate = off)",
+    "CREATE TABLE IF NOT EXISTS passages_fts (seq bigint PRIMARY KEY REFERENCES passages (seq) "
+    "ON DELETE CASCADE, knowledge_base_id varchar(36) NOT NULL, vector tsvector NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ix_passages_text ON passages_fts USING gin (vector)",
     "CREATE OR REPLACE FUNCTION passages_fts_index() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    "INSERT INTO passages_fts (seq, vector) "
-    "SELECT seq, to_tsvector('simple', regexp_replace(qconnect_fold(text), '[!-/:-@[-`{-~]+', ' ', 'g')) "
-    "FROM changed_passages ON CONFLICT (seq) DO UPDATE SET vector = excluded.vector; "
-    "RETURN NULL; END $$",
+    "INSERT INTO passages_fts (seq, knowledge_base_id, vector) SELECT seq, knowledge_base_id, "
+    "to_tsvector('simple', regexp_replace(qconnect_fold(text), '[!-/:-@[-`{-~]+', ' ', 'g')) "
+    "FROM changed_passages ON CONFLICT (seq) DO UPDATE SET knowledge_base_id = excluded.knowledge_base_id, "
+    "vector = excluded.vector; RETURN NULL; END $$",
     "DROP TRIGGER IF EXISTS passages_fts_insert ON passages",
     "CREATE TRIGGER passages_fts_insert AFTER INSERT ON passages REFERENCING NEW TABLE AS changed_passages "
     "FOR EACH STATEMENT EXECUTE FUNCTION passages_fts_index()",
@@ -107,7 +107,7 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index("ix_contents_kb", "contents", ["knowledge_base_id", "seq"])
-    op.create_index("ix_contents_claim", "contents", ["status", "hold_until"])
+    op.create_index("ix_contents_claim", "contents", ["status", "seq"])
     op.create_table(
         "content_associations",
         _seq(),
