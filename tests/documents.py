@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
-import time
 from typing import Any
+
+from polling import poll
 
 HTML = "text/html"
 PLAIN = "text/plain"
@@ -79,13 +80,13 @@ def wait_for_content(
     qc: Any, kb_id: str, content_id: str, *, until: set[str] = SETTLED, timeout: float = 30.0
 ) -> dict[str, Any]:
     """Poll GetContent like a client does until the status is one of `until`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        content: dict[str, Any] = qc.get_content(knowledgeBaseId=kb_id, contentId=content_id)["content"]
-        if content["status"] in until:
-            return content
-        assert time.monotonic() < deadline, f"content {content_id} still {content['status']} after {timeout}s"
-        time.sleep(0.05)
+    content: dict[str, Any] = poll(
+        lambda: qc.get_content(knowledgeBaseId=kb_id, contentId=content_id)["content"],
+        lambda content: content["status"] in until,
+        timeout=timeout,
+        what=f"content {content_id}",
+    )
+    return content
 
 
 def ingested(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
+
+from polling import poll
 
 FINAL = {"COMPLETE", "FAILED", "DELETED", "DELETE_FAILED"}
 
@@ -32,13 +33,13 @@ def start_import(qc: Any, kb_id: str, upload_id: str, **extra: Any) -> dict[str,
 
 def wait_for_job(qc: Any, kb_id: str, job_id: str, timeout: float = 30.0) -> dict[str, Any]:
     """Poll GetImportJob like a client does until the job reaches a final status."""
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = qc.get_import_job(knowledgeBaseId=kb_id, importJobId=job_id)["importJob"]
-        if job["status"] in FINAL:
-            return job
-        assert time.monotonic() < deadline, f"job {job_id} still {job['status']} after {timeout}s"
-        time.sleep(0.05)
+    job: dict[str, Any] = poll(
+        lambda: qc.get_import_job(knowledgeBaseId=kb_id, importJobId=job_id)["importJob"],
+        lambda job: job["status"] in FINAL,
+        timeout=timeout,
+        what=f"import job {job_id}",
+    )
+    return job
 
 
 def import_csv(target: Any, qc: Any, kb_id: str, text: str | bytes, **extra: Any) -> dict[str, Any]:

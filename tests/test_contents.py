@@ -7,7 +7,6 @@ read through the control plane's passage search, the interface retrieval ranks o
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -29,6 +28,7 @@ from documents import (
     upload_file,
     wait_for_content,
 )
+from polling import poll
 from qconnect_local.config import Settings
 from qconnect_local.testing.mock import mock_qconnect
 
@@ -601,11 +601,8 @@ def test_the_ingest_endpoint_refuses_bad_deliveries(target: Target, qc: Any) -> 
     assert qc.list_contents(knowledgeBaseId=kb["knowledgeBaseId"])["contentSummaries"] == []
 
 
-def _wait_until(condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
+def _wait_until(condition: Any) -> None:
+    poll(condition, bool, what="the condition")
 
 
 def test_the_content_quota_bounds_each_knowledge_base() -> None:

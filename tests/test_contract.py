@@ -8,7 +8,6 @@ tags, isolation between accounts and regions, and deletion with the parent.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 
 from conftest import Target
 from documents import upload_file
+from polling import poll
 
 GUIDE = {
     "amazonConnectGuideAssociation": {"flowId": "arn:aws:connect:us-east-1:123456789012:instance/i/flow/f"}
@@ -65,14 +65,15 @@ def _content(target: Target, qc: Any) -> Parent:
 
 def _gone(get: Callable[[], Any], qc: Any) -> None:
     """Wait until `get` answers ResourceNotFoundException (deletes that finish asynchronously)."""
-    deadline = time.monotonic() + 30
-    while True:
+
+    def found() -> bool:
         try:
             get()
         except qc.exceptions.ResourceNotFoundException:
-            return
-        assert time.monotonic() < deadline, "still there"
-        time.sleep(0.05)
+            return False
+        return True
+
+    poll(found, lambda still_there: not still_there, what="the delete")
 
 
 def _delete_content(qc: Any, parent: Parent, content_id: str) -> None:

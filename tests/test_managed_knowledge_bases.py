@@ -12,6 +12,7 @@ import pytest
 
 from conftest import Target
 from documents import search_index, wait_for_content
+from polling import poll
 
 PAGES = {
     "/docs/": "<html><head><title>Docs home</title></head><body><p>Welcome to the lighthouse manual.</p>"
@@ -61,14 +62,13 @@ def managed_kb(qc: Any, crawler: dict[str, Any]) -> dict[str, Any]:
     return kb
 
 
-def wait_for_sync(qc: Any, kb_id: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        kb: dict[str, Any] = qc.get_knowledge_base(knowledgeBaseId=kb_id)["knowledgeBase"]
-        if kb["ingestionStatus"] in ("SYNC_SUCCESS", "SYNC_FAILED"):
-            return kb
-        assert time.monotonic() < deadline, f"still {kb['ingestionStatus']}"
-        time.sleep(0.05)
+def wait_for_sync(qc: Any, kb_id: str) -> dict[str, Any]:
+    kb: dict[str, Any] = poll(
+        lambda: qc.get_knowledge_base(knowledgeBaseId=kb_id)["knowledgeBase"],
+        lambda kb: kb["ingestionStatus"] in ("SYNC_SUCCESS", "SYNC_FAILED"),
+        what=f"the crawl of {kb_id}",
+    )
+    return kb
 
 
 def test_the_crawler_stores_the_pages_in_scope_and_reports_the_ones_it_skipped(
