@@ -616,3 +616,69 @@ def test_the_content_quota_bounds_each_knowledge_base() -> None:
             create_content(target, qc, kb["knowledgeBaseId"], "three", b"x")
         other = custom_kb(qc, name="other")
         create_content(target, qc, other["knowledgeBaseId"], "three", b"x")  # the quota is per knowledge base
+
+
+def _docx_unpacking_to(xml_bytes: int) -> bytes:
+    """A small DOCX whose document part unpacks to `xml_bytes` of paragraphs."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(docx_document("seed")))
+    paragraph = b"<w:p><w:r><w:t>a</w:t></w:r></w:p>"
+    body = paragraph * (xml_bytes // len(paragraph))
+    document = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document '
+        b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+        + body
+        + b"</w:body></w:document>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for item in source.infolist():
+            bomb.writestr(item, document if item.filename == "word/document.xml" else source.read(item))
+    return out.getvalue()
+
+
+def test_a_document_that_takes_too_long_to_read_fails_and_the_service_goes_on() -> None:
+    with mock_qconnect(Settings(read_timeout_seconds=1)) as mock:
+        target = Target("in-process", None, mock)
+        qc = target.client()
+        kb = custom_kb(qc)
+        hostile = ingested(target, qc, kb["knowledgeBaseId"], "comments", b"<!--" * 100_000, HTML)
+        assert hostile["status"] == "CREATE_FAILED"
+        assert "longer than 1 s" in inspect_content(target, hostile["contentId"])["failureReason"]
+        after = ingested(target, qc, kb["knowledgeBaseId"], "plain", b"Still reading files.")
+        assert after["status"] == "ACTIVE"
+
+
+def test_a_document_that_needs_too_much_memory_fails_and_the_service_goes_on() -> None:
+    with mock_qconnect(Settings(read_memory_mb=200)) as mock:
+        target = Target("in-process", None, mock)
+        qc = target.client()
+        kb = custom_kb(qc)
+        bomb = _docx_unpacking_to(20 * 2**20)  # under the XML cap; python-docx needs some 400 MB for it
+        assert len(bomb) < 1_000_000
+        hostile = ingested(target, qc, kb["knowledgeBaseId"], "bomb", bomb, DOCX)
+        assert hostile["status"] == "CREATE_FAILED"
+        # lxml reports running out of memory as an unreadable document; either way, a reason.
+        assert inspect_content(target, hostile["contentId"])["failureReason"]
+        after = ingested(target, qc, kb["knowledgeBaseId"], "plain", b"Still reading files.")
+        assert after["status"] == "ACTIVE"
+
+
+def test_a_job_every_worker_died_on_is_failed_instead_of_run_again() -> None:
+    from sqlalchemy import update
+
+    from qconnect_local.store.schema import contents
+
+    with mock_qconnect(Settings(run_worker=False)) as mock:
+        target = Target("in-process", None, mock)
+        qc = target.client()
+        kb = custom_kb(qc)
+        content = create_content(target, qc, kb["knowledgeBaseId"], "poison", b"text")
+        with mock.runtime.store.write() as conn:  # as five workers that died on it would leave it
+            conn.execute(update(contents).where(contents.c.id == content["contentId"]).values(attempts=5))
+        mock.runtime.start_worker()
+        failed = wait_for_content(qc, kb["knowledgeBaseId"], content["contentId"])
+        assert failed["status"] == "CREATE_FAILED"
+        assert "gave up after 5 attempts" in inspect_content(target, content["contentId"])["failureReason"]

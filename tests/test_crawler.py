@@ -700,3 +700,32 @@ class FakeWeb:
             self.times.append((url, self.clock.now))
             self.clock.now += self.cost
         return answer
+
+
+# Hostile sites and patterns: nothing a site or a filter holds can stall the crawl
+
+
+def test_a_robots_txt_built_to_backtrack_is_matched_in_linear_time() -> None:
+    hostile = "User-agent: *\nDisallow: /*a*a*a*a*a*a*a*a*a*b\n"
+    deep = "/" + "a" * 3000
+    web = FakeWeb(
+        {
+            "http://x.test/robots.txt": text(hostile),
+            "http://x.test/": page(deep),
+            f"http://x.test{deep}": page(),
+        }
+    )
+    assert crawled(list(crawl(config("http://x.test/", scope="HOST_ONLY"), fetcher=web))) == [
+        "http://x.test/",
+        f"http://x.test{deep}",
+    ]
+
+
+def test_a_filter_that_would_backtrack_without_end_counts_as_excluding() -> None:
+    evil = "/" + "a" * 40 + "!"
+    web = FakeWeb({"http://x.test/": page(evil), f"http://x.test{evil}": page()})
+    results = list(
+        crawl(config("http://x.test/", scope="HOST_ONLY", exclusionFilters=["(a|aa)+$"]), fetcher=web)
+    )
+    assert crawled(results) == ["http://x.test/"]
+    assert skipped(results) == {f"http://x.test{evil}": "excluded by exclusionFilters[0]"}

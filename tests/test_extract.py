@@ -383,6 +383,15 @@ def test_docx_unpacked_size_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     assert reason(DOCX, out.getvalue()) == "The DOCX document unpacks to more than 2 MB"
 
 
+def test_docx_xml_size_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(extract_module, "MAX_DOCX_XML_BYTES", 1024 * 1024)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b" " * (2 * 1024 * 1024))
+        archive.writestr("word/media/image1.png", b"\0" * (2 * 1024 * 1024))  # media does not count
+    assert reason(DOCX, out.getvalue()) == "The DOCX document's XML unpacks to more than 1 MB"
+
+
 # -- x.wisdom-json -------------------------------------------------------------------------------
 
 SALESFORCE_ARTICLE = {

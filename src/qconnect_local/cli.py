@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--content-quota", type=int, help="contents per knowledge base (5000)")
     serve.add_argument("--crawl-max-pages", type=int, help="pages one MANAGED crawl fetches (500)")
     serve.add_argument("--max-upload-bytes", type=int, help="largest file a signed PUT accepts (5 MiB)")
+    serve.add_argument("--worker-threads", type=int, help="jobs the server's worker runs at once (2)")
     serve.add_argument("--no-worker", dest="run_worker", action="store_false", default=None, help="API only")
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     _worker_parser(commands)
@@ -106,6 +107,7 @@ _SETTING_FLAGS = (
     "crawl_max_pages",
     "max_upload_bytes",
     "run_worker",
+    "worker_threads",
     "job_lease_seconds",
 )
 

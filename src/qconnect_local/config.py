@@ -27,8 +27,15 @@ class Settings:
     max_upload_bytes: int = 5 * 1024 * 1024  # the "maximum size per document" quota
     default_upload_ttl_minutes: int = 15
     run_worker: bool = True
+    # Jobs the server's own worker runs at once: a long crawl or a slow document never holds up
+    # every other job (`qconnect-local worker` has --threads instead).
+    worker_threads: int = 2
     job_lease_seconds: int = 60  # how long a worker's claim on a job lasts unless renewed
     crawl_max_pages: int = 500  # pages one MANAGED knowledge base's crawl fetches at most
+    # Reading one document (extraction and chunking, in a child process): at most this long and
+    # this much memory, or the content ends *_FAILED with the reason.
+    read_timeout_seconds: int = 60
+    read_memory_mb: int = 1024
     # Check every handler output against the model's output shape: the test suite's mode, on by
     # the variable even for Settings built in code (an output that does not fit answers 500).
     strict_outputs: bool = field(default_factory=lambda: _flag(os.environ.get(ENV_PREFIX + "STRICT_OUTPUTS")))

@@ -35,7 +35,7 @@ class Runtime:
         if self.store.dialect == "sqlite":
             # An embedded store has one process: claims still held are a dead process's.
             claims.release_all(self.store)
-        self.worker = Worker(self)
+        self.worker = Worker(self, threads=self.settings.worker_threads)
         self.worker.start()
 
     def wake_worker(self) -> None:

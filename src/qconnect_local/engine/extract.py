@@ -33,6 +33,8 @@ MAX_TEXT_CHARS: Final = 10_000_000
 MAX_PDF_PAGES: Final = 2_000
 # A DOCX is a ZIP: its declared unpacked size is checked before python-docx inflates anything.
 MAX_DOCX_UNPACKED_BYTES: Final = 100 * 1024 * 1024
+# The XML parts are what python-docx holds in memory, at some 20 times their size.
+MAX_DOCX_XML_BYTES: Final = 25 * 1024 * 1024
 
 DOCX: Final = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 WISDOM_JSON: Final = "application/x.wisdom-json"
@@ -315,6 +317,8 @@ def _read_pdf(data: bytes, charset: str | None) -> Extracted:
         raise ExtractionError("The PDF uses an encryption this installation can't open") from None
     except PyPdfError as error:
         raise ExtractionError("The file is not a readable PDF") from error
+    except MemoryError:  # the reader's limit, not the file's fault: said as such by the sandbox
+        raise
     # pypdf's parsers let arbitrary types (KeyError, RecursionError, …) escape on damaged files.
     except Exception as error:
         raise ExtractionError("The file is not a readable PDF") from error
@@ -328,14 +332,23 @@ def _read_docx(data: bytes, charset: str | None) -> Extracted:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
+            xml = sum(
+                info.file_size for info in archive.infolist() if info.filename.endswith((".xml", ".rels"))
+            )
     except Exception as error:  # BadZipFile mostly; zipfile lets struct, OS and EOF errors through
         raise ExtractionError("The file is not a DOCX document (it is not a ZIP archive)") from error
     if unpacked > MAX_DOCX_UNPACKED_BYTES:
         raise ExtractionError(f"The DOCX document unpacks to more than {MAX_DOCX_UNPACKED_BYTES // 2**20} MB")
+    if xml > MAX_DOCX_XML_BYTES:
+        raise ExtractionError(
+            f"The DOCX document's XML unpacks to more than {MAX_DOCX_XML_BYTES // 2**20} MB"
+        )
     try:
         document = docx.Document(io.BytesIO(data))
         text = "\n\n".join(_docx_blocks(document))
         title = document.core_properties.title
+    except MemoryError:
+        raise
     # python-docx and lxml raise KeyError, ValueError, XMLSyntaxError, … on damaged files.
     except Exception as error:
         raise ExtractionError("The file is not a readable DOCX document") from error

@@ -21,7 +21,7 @@ from qconnect_local.service.external_content import ingest_articles
 from qconnect_local.service.families import CONTENT
 from qconnect_local.spec import operation_names
 from qconnect_local.store import passages
-from qconnect_local.worker.claims import release_held
+from qconnect_local.worker.claims import ALL_KNOBS, release_held
 
 PREFIX = "/_qconnect/"
 
@@ -63,7 +63,8 @@ def _transitions(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str,
     if body.get("release"):
         release = body["release"]
         knobs = transitions.release(release)
-        released_jobs = release_held(runtime.store, knobs)
+        # `true` releases every held job, also those held before a restart forgot the knobs.
+        released_jobs = release_held(runtime.store, ALL_KNOBS if release is True else knobs)
         runtime.wake_worker()
         return 200, {**transitions.state(), "releasedJobs": released_jobs}
     return 200, transitions.state()
@@ -188,6 +189,8 @@ def handle_control(runtime: Runtime, request: Request) -> Response:
     except ServiceError as error:
         # The same refusal the API would give, with its error code.
         return _json(error.status, {"code": error.code, "message": error.message})
+    except RecursionError:
+        return _json(400, {"message": "Bad control request: the JSON body is nested too deeply"})
     except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
         return _json(400, {"message": f"Bad control request: {exc}"})
     return _json(status, document)

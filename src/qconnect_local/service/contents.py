@@ -23,6 +23,7 @@ CREATE_FAILED with the reason. Decisions where AWS is silent (docs/behaviour.md)
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -338,6 +339,18 @@ def download(runtime: Runtime, parts: list[str], full_path: str, query: str) -> 
     if not runtime.blobs.exists(row.blob_key):
         raise links.no_such_key()
     return links.Download(str(row.blob_key), str(row.content_type), str(row.id))
+
+
+NAME_LIMIT: Final = 255  # the model's Name length
+
+
+def source_name(identifier: str) -> str:
+    """A content name for a source's document (an article id, a page URL): the identifier, or
+    when too long a shortened one with a digest, so that two long identifiers never collide."""
+    if len(identifier) <= NAME_LIMIT:
+        return identifier
+    digest = hashlib.sha256(identifier.encode()).hexdigest()[:16]
+    return f"{identifier[: NAME_LIMIT - 17]}#{digest}"
 
 
 def put_from_source(

@@ -81,4 +81,4 @@ def _article_file(runtime: Runtime, source: str, index: int, article: Any) -> tu
         raise ServiceError(
             "ServiceQuotaExceededException", f"articles[{index}] is larger than {limit} bytes per document"
         )
-    return str(name)[:255], data
+    return contents.source_name(str(name)), data

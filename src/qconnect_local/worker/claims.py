@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import functools
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Update, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, Update, and_, bindparam, or_, select, update
 
 from qconnect_local.service.families import JOB_FAMILIES, Family
 from qconnect_local.store import Store
@@ -31,7 +32,7 @@ class LostClaim(Exception):
 class Claim:
     family: Family
     job: Any  # the row as claimed
-    worker_id: str
+    worker_id: str  # this claim's own token, `<worker id>#<n>`: what `claimed_by` holds while it lasts
 
     @property
     def status(self) -> str:
@@ -74,9 +75,20 @@ _KNOBS: tuple[tuple[Family, str], ...] = tuple((f, status) for f in JOB_FAMILIES
 _turn = itertools.count()
 
 
+_claims = itertools.count(1)
+
+
+def claim_token(worker_id: str) -> str:
+    """A token no other claim has: each claim is fenced on its own, so a job that re-entered the
+    same status meanwhile (a new file while the old one was read) is not mistaken for this one,
+    even by another thread of the same worker."""
+    return f"{worker_id}#{next(_claims)}"
+
+
 def claim_next(store: Store, worker_id: str, now: datetime, lease: timedelta) -> Claim | None:
     """Claim the oldest claimable job of one kind and status, trying them in turn so none starves."""
     start = next(_turn)
+    token = claim_token(worker_id)
     with store.write() as conn:
         for offset in range(len(_KNOBS)):
             family, status = _KNOBS[(start + offset) % len(_KNOBS)]
@@ -84,10 +96,10 @@ def claim_next(store: Store, worker_id: str, now: datetime, lease: timedelta) ->
             row = conn.execute(oldest, {"now": now}).first()
             if row is None:
                 continue
-            values = {"row_seq": row.seq, "now": now, "worker": worker_id, "until": now + lease}
+            values = {"row_seq": row.seq, "now": now, "worker": token, "until": now + lease}
             if conn.execute(claim, values).rowcount:
                 fresh = conn.execute(select(family.table).where(family.table.c.seq == row.seq)).one()
-                return Claim(family, fresh, worker_id)
+                return Claim(family, fresh, token)
     return None
 
 
@@ -151,14 +163,22 @@ def _void(store: Store, worker_id: str | None) -> int:
     with store.write() as conn:
         for family in JOB_FAMILIES:
             c = family.table.c
-            held = c.claimed_by.is_not(None) if worker_id is None else c.claimed_by == worker_id
+            # A worker's claims are `<worker id>#<n>`: the range of keys starting `<worker id>#`.
+            held = (
+                c.claimed_by.is_not(None)
+                if worker_id is None
+                else and_(c.claimed_by > f"{worker_id}#", c.claimed_by < f"{worker_id}$")
+            )
             released += conn.execute(
                 update(family.table).where(held).values(claimed_by=None, lease_until=None)
             ).rowcount
     return released
 
 
-def release_held(store: Store, knobs: list[tuple[str, str]]) -> int:
+ALL_KNOBS: tuple[tuple[str, str], ...] = tuple((family.key, status) for family, status in _KNOBS)
+
+
+def release_held(store: Store, knobs: Sequence[tuple[str, str]]) -> int:
     """Let held jobs of these (kind, status) knobs proceed now; returns how many were released."""
     from qconnect_local.service.families import FAMILIES
 

@@ -12,7 +12,7 @@ the filters or robots.txt exclude are not failures).
 
 from __future__ import annotations
 
-import hashlib
+import codecs
 import secrets
 from typing import Final
 
@@ -27,15 +27,19 @@ from qconnect_local.worker.ingest import FORCED_FAILURE, worker_call
 SYNC_SUCCESS: Final = "SYNC_SUCCESS"
 SYNC_FAILED: Final = "SYNC_FAILED"
 MAX_REASONS: Final = 50  # failure reasons kept on the knowledge base; the rest are counted
-NAME_LIMIT: Final = 255  # the model's Name length
+TEXT_TYPES: Final = ("text/html", "text/plain")
 
 
-def page_name(url: str) -> str:
-    """A content name for a page: its URL, or a shortened URL with a digest when too long."""
-    if len(url) <= NAME_LIMIT:
-        return url
-    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return f"{url[: NAME_LIMIT - 17]}#{digest}"
+def stored_body(page: CrawledPage) -> bytes:
+    """The page as stored: text in a declared charset is stored as UTF-8 with a byte-order mark
+    (which outranks any `<meta charset>` when read), since a content keeps no charset."""
+    if page.content_type not in TEXT_TYPES or not page.charset:
+        return page.body
+    try:
+        text = page.body.decode(page.charset, errors="replace")
+    except LookupError:  # a charset Python does not know: leave the bytes to the extractor
+        return page.body
+    return codecs.BOM_UTF8 + text.encode()
 
 
 def run_crawl(runtime: Runtime, claim: Claim) -> None:
@@ -54,6 +58,8 @@ def run_crawl(runtime: Runtime, claim: Claim) -> None:
     reasons: list[str] = []
     stored = skipped = 0
     for item in crawl(config, max_pages=runtime.settings.crawl_max_pages):
+        with runtime.store.read() as conn:  # a deleted knowledge base stops its crawl at once
+            check_held(conn, claim)
         if not isinstance(item, CrawledPage):
             if item.by_rule:  # excluded by the filters or robots.txt, as configured
                 continue
@@ -83,7 +89,7 @@ def _store_page(runtime: Runtime, claim: Claim, page: CrawledPage) -> str | None
     """Store one page as content; a reason when the crawl must stop (the content quota)."""
     key = f"{UPLOAD_BLOBS}crawl/{claim.job.id}/{secrets.token_hex(8)}"
     writer = runtime.blobs.writer(key)
-    writer.write(page.body)
+    writer.write(stored_body(page))
     writer.commit()
     try:
         with runtime.store.write() as conn:
@@ -93,7 +99,7 @@ def _store_page(runtime: Runtime, claim: Claim, page: CrawledPage) -> str | None
                 conn,
                 call,
                 claim.job,
-                name=page_name(page.url),
+                name=contents.source_name(page.url),
                 content_type=page.content_type,
                 blob_key=key,
                 title=page.title,

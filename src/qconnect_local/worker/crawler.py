@@ -23,6 +23,8 @@ from pathlib import PurePosixPath
 from typing import IO, Any, Final, Protocol
 from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
 
+import regex
+
 from qconnect_local import __version__
 
 __all__ = [
@@ -52,6 +54,7 @@ DEFAULT_MAX_BYTES_PER_PAGE: Final = 5 * 1024 * 1024
 DEFAULT_TIMEOUT: Final = 10.0
 DEFAULT_MAX_DEPTH: Final = 10
 MAX_REDIRECTS: Final = 5  # RFC 9309 asks robots.txt fetchers to follow at least five; pages get as many
+FILTER_SECONDS: Final = 0.05  # the most one filter may spend on one URL
 ROBOTS_UNREACHABLE: Final = "robots.txt unreachable"
 ROBOTS_MAX_BYTES: Final = 500 * 1024  # RFC 9309 section 2.5: parse at least the first 500 KiB
 
@@ -167,8 +170,11 @@ def _read_capped(response: IO[bytes], max_bytes: int, timeout: float) -> bytes:
     started = time.monotonic()
     chunks: list[bytes] = []
     size = 0
+    # read1 returns what one receive brings: a body dripping in a byte at a time still meets the
+    # overall deadline (read() would wait for a whole chunk, each byte resetting the socket's).
+    read = getattr(response, "read1", response.read)
     while size <= max_bytes:
-        chunk = response.read(min(_READ_CHUNK, max_bytes + 1 - size))
+        chunk = read(min(_READ_CHUNK, max_bytes + 1 - size))
         if not chunk:
             break
         chunks.append(chunk)
@@ -263,8 +269,8 @@ class _Plan:
 
     seeds: tuple[str, ...]  # canonical, without repeats, in the configuration's order
     scope: str | None
-    inclusion: tuple[re.Pattern[str], ...]
-    exclusion: tuple[re.Pattern[str], ...]
+    inclusion: tuple[regex.Pattern[str], ...]
+    exclusion: tuple[regex.Pattern[str], ...]
     rate_limit: int
 
     @classmethod
@@ -316,27 +322,39 @@ class _Plan:
         return self.scope == "HOST_ONLY" or _path_under(url.path, seed.path)
 
     def filter_refusal(self, url: str) -> str | None:
-        """Why the filters refuse `url` (exclusion wins), or None."""
+        """Why the filters refuse `url` (exclusion wins), or None.
+
+        A user's pattern may backtrack without end on some URL: each match is given
+        FILTER_SECONDS, and one that runs out counts as excluding (or as not including) the URL.
+        """
         for index, pattern in enumerate(self.exclusion):
-            if pattern.search(url):
+            if _search(pattern, url) is not False:
                 return f"excluded by exclusionFilters[{index}]"
-        if self.inclusion and not any(pattern.search(url) for pattern in self.inclusion):
+        if self.inclusion and not any(_search(pattern, url) is True for pattern in self.inclusion):
             return "matches no inclusionFilters"
         return None
 
 
-def _compile(name: str, patterns: object) -> tuple[re.Pattern[str], ...]:
+def _search(pattern: regex.Pattern[str], url: str) -> bool | None:
+    """Whether `pattern` matches in `url`; None when it could not tell within FILTER_SECONDS."""
+    try:
+        return pattern.search(url, timeout=FILTER_SECONDS, concurrent=True) is not None
+    except TimeoutError:
+        return None
+
+
+def _compile(name: str, patterns: object) -> tuple[regex.Pattern[str], ...]:
     if patterns is None:
         return ()
     if not isinstance(patterns, Sequence) or isinstance(patterns, str):
         raise CrawlConfigError(f"{name} must be a list of regular expressions")
-    compiled: list[re.Pattern[str]] = []
+    compiled: list[regex.Pattern[str]] = []
     for index, pattern in enumerate(patterns):
         if not isinstance(pattern, str):
             raise CrawlConfigError(f"{name}[{index}] must be a string")
         try:
-            compiled.append(re.compile(pattern))
-        except re.error as error:
+            compiled.append(regex.compile(pattern, regex.VERSION0))
+        except regex.error as error:
             # The patterns are `sensitive` in the model: say where the error is, not what it is.
             position = "" if error.pos is None else f" at position {error.pos}"
             raise CrawlConfigError(
@@ -363,7 +381,30 @@ def _path_under(path: str, base: str) -> bool:
 class _Rule:
     length: int  # of the rule's path as written: the longest matching rule decides
     allow: bool
-    pattern: re.Pattern[str]
+    pieces: tuple[str, ...]  # the path split at each `*`, percent-encoded
+    anchored: bool  # a final `$`: the path must end where the rule does
+
+    def matches(self, target: str) -> bool:
+        """The rule matches from the start of `target`, each `*` standing for any characters.
+
+        Each piece is found at its leftmost place after the previous one (enough for `*`
+        wildcards, and linear in the path for each piece: no backtracking to exploit).
+        """
+        first, *rest = self.pieces
+        if not target.startswith(first):
+            return False
+        if not rest:
+            return not self.anchored or target == first
+        *middle, last = rest
+        at = len(first)
+        for piece in middle:
+            found = target.find(piece, at)
+            if found < 0:
+                return False
+            at = found + len(piece)
+        if self.anchored:
+            return target.endswith(last) and len(target) - len(last) >= at
+        return target.find(last, at) >= 0
 
 
 @dataclass(frozen=True)
@@ -379,7 +420,7 @@ class _Robots:
         if url.path == "/robots.txt":
             return None
         target = url.path + (f"?{url.query}" if url.query else "")
-        matches = [(rule.length, rule.allow) for rule in self.rules if rule.pattern.match(target)]
+        matches = [(rule.length, rule.allow) for rule in self.rules if rule.matches(target)]
         return None if not matches or max(matches)[1] else "disallowed by robots.txt"
 
 
@@ -410,9 +451,8 @@ def _robots_rules(text: str) -> tuple[_Rule, ...]:
 def _robots_rule(path: str, *, allow: bool) -> _Rule:
     """`*` matches any characters, a final `$` ends the match; the rest is matched as encoded."""
     anchored = path.endswith("$")
-    pieces = (path[:-1] if anchored else path).split("*")
-    regex = ".*".join(re.escape(quote(piece, safe=_SAFE_QUERY)) for piece in pieces)
-    return _Rule(len(path), allow, re.compile(regex + (r"\Z" if anchored else "")))
+    pieces = tuple(quote(piece, safe=_SAFE_QUERY) for piece in (path[:-1] if anchored else path).split("*"))
+    return _Rule(len(path), allow, pieces, anchored)
 
 
 class _PageParser(HTMLParser):

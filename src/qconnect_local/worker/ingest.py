@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from qconnect_local.engine.chunking import chunk
-from qconnect_local.engine.extract import Extracted, ExtractionError, extract
+from qconnect_local.engine.extract import Extracted, ExtractionError
+from qconnect_local.engine.sandbox import sandbox
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import resources
 from qconnect_local.service.contents import (
@@ -50,11 +50,13 @@ def _ingest_file(runtime: Runtime, kb: Any, content_type: str, blob_key: str | N
         data = stream.read(runtime.settings.max_upload_bytes + 1)
     if len(data) > runtime.settings.max_upload_bytes:
         return _Outcome(failure=f"The file is larger than {runtime.settings.max_upload_bytes} bytes")
+    chunking = (kb.config.get("vectorIngestionConfiguration") or {}).get("chunkingConfiguration")
+    settings = runtime.settings
+    reader = sandbox(settings.read_timeout_seconds, settings.read_memory_mb * 2**20)
     try:
-        extracted = extract(content_type, data)
+        extracted, pieces = reader.read(content_type, data, chunking)
     except ExtractionError as error:
         return _Outcome(failure=str(error))
-    chunking = (kb.config.get("vectorIngestionConfiguration") or {}).get("chunkingConfiguration")
     cuts = [
         passages.PassageRow(
             position=position,
@@ -64,7 +66,7 @@ def _ingest_file(runtime: Runtime, kb: Any, content_type: str, blob_key: str | N
             parent_start=cut.parent_start,
             parent_end=cut.parent_end,
         )
-        for position, cut in enumerate(chunk(extracted.text, chunking))
+        for position, cut in enumerate(pieces)
     ]
     return _Outcome(extracted, cuts)
 
@@ -113,7 +115,7 @@ def run_ingest(runtime: Runtime, claim: Claim) -> None:
         }
         if outcome.extracted.fields:
             values["source_fields"] = {"Id": row.id, **outcome.extracted.fields}
-        if kb.type != "CUSTOM" and outcome.extracted.title and row.title == row.name:
+        if kb.type != "CUSTOM" and outcome.extracted.title:  # a source's document titles itself
             values["title"] = outcome.extracted.title[:255]
         finish(conn, claim, **values)
         passages.replace_passages(
@@ -154,7 +156,7 @@ def fail_after_error(runtime: Runtime, claim: Claim, error: BaseException) -> No
             conn,
             claim,
             status=failed,
-            failure_reason=f"Ingestion stopped on an internal error ({type(error).__name__})",
+            failure_reason=f"Ingestion stopped on an internal error ({type(error).__name__}: {error})",
             pending_blob_key=None,
             pending_content_type=None,
             modified_at=runtime.clock.now(),

@@ -38,8 +38,21 @@ KINDS: dict[str, JobKind] = {
 }
 
 
+MAX_ATTEMPTS = 5  # claims of one job before it is failed instead of run again
+
+
+class GaveUp(RuntimeError):
+    """A job claimed MAX_ATTEMPTS times without finishing: it is what stops its worker."""
+
+
 def run(runtime: Runtime, claim: Claim) -> None:
-    KINDS[claim.family.key].runners[claim.status](runtime, claim)
+    """Run the job; one that every earlier worker died on (a crash, a kill) is failed instead,
+    so that it cannot stop the workers for ever."""
+    kind = KINDS[claim.family.key]
+    if claim.job.attempts > MAX_ATTEMPTS:
+        kind.fail_after_error(runtime, claim, GaveUp(f"gave up after {MAX_ATTEMPTS} attempts"))
+        return
+    kind.runners[claim.status](runtime, claim)
 
 
 def fail_after_error(runtime: Runtime, claim: Claim, error: BaseException) -> None:
