@@ -562,3 +562,12 @@ HEADERS = {PDF: make_pdf("x")[:400], DOCX: make_docx(lambda d: d.add_paragraph("
 def test_garbage_after_a_valid_header_never_raises_anything_else(content_type: str, data: bytes) -> None:
     with contextlib.suppress(ExtractionError):
         extract(content_type, HEADERS.get(content_type, b'{"title": "') + data)
+
+
+def test_a_comment_left_open_hides_the_rest_of_the_page() -> None:
+    assert extract("text/html", b"<p>Hello</p><!-- internal note: SECRET").text == "Hello"
+
+
+def test_frames_and_embedded_fallbacks_are_not_text() -> None:
+    page = b"<p>Shown</p><iframe>in a frame</iframe><noembed>no embed</noembed><noframes>no frames</noframes>"
+    assert extract("text/html", page).text == "Shown"

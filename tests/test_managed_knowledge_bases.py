@@ -25,15 +25,21 @@ PAGES = {
 }
 
 
+# Served in the charset its Content-Type names, not in UTF-8.
+LATIN_1 = {"/latin.txt": ("text/plain; charset=iso-8859-1", "Crème brûlée on Fridays.".encode("latin-1"))}
+
+
 class _Site(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        page = PAGES.get(self.path)
-        if page is None:
+        if self.path in LATIN_1:
+            content_type, body = LATIN_1[self.path]
+        elif self.path in PAGES:
+            content_type, body = "text/html; charset=utf-8", PAGES[self.path].encode()
+        else:
             self.send_error(404)
             return
-        body = page.encode()
         self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -128,6 +134,15 @@ def test_the_crawl_can_be_held_and_made_to_fail(target: Target, qc: Any, site: s
     target.control("transitions", {"failNext": {"kind": "knowledge-base", "status": "CREATE_IN_PROGRESS"}})
     failed = managed_kb(qc, crawler)
     assert wait_for_sync(qc, failed["knowledgeBaseId"])["ingestionStatus"] == "SYNC_FAILED"
+
+
+def test_a_page_in_another_charset_is_read_in_it(target: Target, qc: Any, site: str) -> None:
+    kb = managed_kb(qc, {"urlConfiguration": {"seedUrls": [{"url": f"{site}/latin.txt"}]}})
+    assert wait_for_sync(qc, kb["knowledgeBaseId"])["ingestionStatus"] == "SYNC_SUCCESS"
+    [content] = qc.list_contents(knowledgeBaseId=kb["knowledgeBaseId"])["contentSummaries"]
+    assert wait_for_content(qc, kb["knowledgeBaseId"], content["contentId"])["status"] == "ACTIVE"
+    [hit] = search_index(target, [kb["knowledgeBaseId"]], "brûlée")
+    assert hit["text"] == "Crème brûlée on Fridays."
 
 
 def test_an_invalid_crawler_filter_is_refused_up_front(target: Target, qc: Any, site: str) -> None:

@@ -193,7 +193,9 @@ def _read_html(data: bytes, charset: str | None) -> Extracted:
     return Extracted(text, title)
 
 
-_HIDDEN: Final = frozenset({"script", "style", "noscript", "template", "title"})
+_HIDDEN: Final = frozenset(
+    {"script", "style", "noscript", "template", "title", "iframe", "noembed", "noframes"}
+)
 # What may stand in <head>; any other start tag ends the head, as the HTML parsing algorithm does.
 _HEAD_CONTENT: Final = frozenset(
     {"base", "basefont", "bgsound", "link", "meta", "noscript", "script", "style", "template", "title"}
@@ -285,6 +287,11 @@ class _VisibleText(HTMLParser):
 
 
 def _html_text(markup: str) -> tuple[str, str | None]:
+    # A comment left open runs to the end of the document, as browsers read it (HTMLParser
+    # would hand it back as text).
+    opened = markup.rfind("<!--")
+    if opened >= 0 and markup.find("-->", opened + 4) < 0:
+        markup = markup[:opened]
     parser = _VisibleText()
     parser.feed(markup)
     parser.close()
