@@ -86,9 +86,9 @@ def get_content_association(call: Call, params: dict[str, Any]) -> dict[str, Any
 def list_content_associations(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
         _kb, content = _parents(conn, call, params)
-        rows, next_token = resources.page(conn, call, CONTENT_ASSOCIATION, params, content)
-        tags = resources.tags_of_rows(conn, call, CONTENT_ASSOCIATION, rows)
-    summaries = [describe(call, row, row_tags) for row, row_tags in zip(rows, tags, strict=True)]
+        summaries, next_token = resources.described_page(
+            conn, call, CONTENT_ASSOCIATION, params, describe, content
+        )
     return {"contentAssociationSummaries": summaries, "nextToken": next_token}
 
 

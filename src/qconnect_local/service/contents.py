@@ -294,9 +294,9 @@ def search_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def _page(call: Call, params: dict[str, Any], where: dict[str, Any] | None) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
         kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
-        rows, next_token = resources.page(conn, call, CONTENT, params, kb, where=where)
-        tags = resources.tags_of_rows(conn, call, CONTENT, rows)
-    summaries = [summary(call, row, row_tags) for row, row_tags in zip(rows, tags, strict=True)]
+        summaries, next_token = resources.described_page(
+            conn, call, CONTENT, params, summary, kb, where=where
+        )
     return {"contentSummaries": summaries, "nextToken": next_token}
 
 

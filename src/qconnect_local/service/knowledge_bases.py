@@ -151,9 +151,7 @@ def get_knowledge_base(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("ListKnowledgeBases")
 def list_knowledge_bases(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
-        rows, next_token = resources.page(conn, call, KNOWLEDGE_BASE, params)
-        tags = resources.tags_of_rows(conn, call, KNOWLEDGE_BASE, rows)
-    summaries = [summary(call, row, row_tags) for row, row_tags in zip(rows, tags, strict=True)]
+        summaries, next_token = resources.described_page(conn, call, KNOWLEDGE_BASE, params, summary)
     return {"knowledgeBaseSummaries": summaries, "nextToken": next_token}
 
 

@@ -297,7 +297,5 @@ def delete_quick_response(call: Call, params: dict[str, Any]) -> None:
 def list_quick_responses(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
         kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
-        rows, next_token = resources.page(conn, call, QUICK_RESPONSE, params, kb)
-        tags = resources.tags_of_rows(conn, call, QUICK_RESPONSE, rows)
-    summaries = [summary(call, row, row_tags) for row, row_tags in zip(rows, tags, strict=True)]
+        summaries, next_token = resources.described_page(conn, call, QUICK_RESPONSE, params, summary, kb)
     return {"quickResponseSummaries": summaries, "nextToken": next_token}

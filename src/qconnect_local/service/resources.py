@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -245,6 +245,24 @@ def page(
         )
 
     return fetch_page(call, params, fetch, parent=parent_id or "")
+
+
+Describe = Callable[[Call, Any, dict[str, str]], dict[str, Any]]
+
+
+def described_page(
+    conn: Connection,
+    call: Call,
+    family: Family,
+    params: dict[str, Any],
+    describe: Describe,
+    parent: Any = None,
+    **options: Any,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page (as `page`) described by `describe(call, row, tags)`, its tags read in one query."""
+    rows, next_token = page(conn, call, family, params, parent, **options)
+    tags = tags_of_rows(conn, call, family, rows)
+    return [describe(call, row, row_tags) for row, row_tags in zip(rows, tags, strict=True)], next_token
 
 
 # -- delete -------------------------------------------------------------------------------------
