@@ -218,6 +218,19 @@ def _new_file_values(call: Call, row: Any, upload: Any) -> dict[str, Any]:
     }
 
 
+def _give_file(conn: Connection, call: Call, row: Any, file: Any, values: dict[str, Any]) -> None:
+    """Update the content with `values` and a new file (an upload, or a source's) to ingest.
+
+    A file it replaces before that file was ever ingested is never needed again: it goes.
+    """
+    values.update(_new_file_values(call, row, file))
+    stale = row.pending_blob_key if "pending_blob_key" in values else row.blob_key
+    CONTENT.repo.update(conn, row.seq, values)
+    if stale:
+        resources.delete_blobs_after_commit(conn, call.runtime.blobs, [stale])
+    resources.wake_worker_after_commit(conn, call)
+
+
 @operation("UpdateContent")
 def update_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     _check_link_members(params)
@@ -240,18 +253,12 @@ def update_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             values["override_link_out_uri"] = params["overrideLinkOutUri"]
         if params.get("removeOverrideLinkOutUri"):
             values["override_link_out_uri"] = None
-        stale_blob = None
         if params.get("uploadId") is not None:
             if kb.type != "CUSTOM":
                 raise validation_error(f"Content of a {kb.type} knowledge base comes from its source")
-            upload = take_upload(conn, call, kb, params["uploadId"])
-            values.update(_new_file_values(call, row, upload))
-            # A file replaced before it was ingested is never needed again.
-            stale_blob = row.pending_blob_key if "pending_blob_key" in values else row.blob_key
-            resources.wake_worker_after_commit(conn, call)
-        CONTENT.repo.update(conn, row.seq, values)
-        if stale_blob:
-            resources.delete_blobs_after_commit(conn, call.runtime.blobs, [stale_blob])
+            _give_file(conn, call, row, take_upload(conn, call, kb, params["uploadId"]), values)
+        else:
+            CONTENT.repo.update(conn, row.seq, values)
         knowledge_bases.touch_content(conn, call, kb)
         return _with_tags(conn, call, kb, load(conn, call, kb, row.id))
 
@@ -377,13 +384,7 @@ def put_from_source(
             "modified_at": call.now(),
             "source_url": source_url,
         }
-        upload = _SourceFile(blob_key, content_type)
-        values.update(_new_file_values(call, row, upload))
-        values["upload_id"] = None
-        stale = row.pending_blob_key if "pending_blob_key" in values else row.blob_key
-        CONTENT.repo.update(conn, row.seq, values)
-        if stale:
-            resources.delete_blobs_after_commit(conn, call.runtime.blobs, [stale])
+        _give_file(conn, call, row, _SourceFile(blob_key, content_type), values)
         return CONTENT.repo.find_any(conn, row.id)
     if existing:
         raise conflict(f"Content named {name} is being deleted; deliver it again once it is gone")
