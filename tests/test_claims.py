@@ -29,7 +29,7 @@ def test_a_run_overtaken_by_a_new_file_cannot_finish_even_on_the_same_worker() -
         )
         second = claims.claim_next(store, "worker-1", now, lease)  # the same worker, another thread
         assert second is not None and second.job.id == content["contentId"]
-        assert second.worker_id != first.worker_id
+        assert second.token != first.token
         with pytest.raises(claims.LostClaim), store.write() as conn:
             claims.finish(conn, first, status="ACTIVE")
         with store.write() as conn:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from qconnect_local.service.families import FAMILIES
 from qconnect_local.store import Store, schema
 from qconnect_local.store import passages as index
 from qconnect_local.store.passages import (
@@ -19,7 +20,6 @@ from qconnect_local.store.passages import (
     PassageQuery,
     PassageRow,
     delete_content_passages,
-    delete_knowledge_base_passages,
     highlights,
     install,
     replace_passages,
@@ -198,8 +198,8 @@ def test_delete_functions(store: Store) -> None:
         delete_content_passages(conn, ["a", "c", "not-there"])
         delete_content_passages(conn, [])
     assert found(search(store, "alpha", kbs=[KB, OTHER_KB])) == [("b", 0), ("d", 0)]
-    with store.write() as conn:
-        delete_knowledge_base_passages(conn, KB)
+    with store.write() as conn:  # what deleting the knowledge base runs (the declared cascade)
+        FAMILIES["passage"].repo.delete_under(conn, "knowledge_base_id", KB)
     assert found(search(store, "alpha", kbs=[KB, OTHER_KB])) == [("d", 0)]
 
 

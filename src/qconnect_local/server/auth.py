@@ -41,6 +41,11 @@ class Identity:
     region: str
 
 
+def is_account_id(value: str) -> bool:
+    """Twelve ASCII digits: an AWS account id (and so a key id that names one)."""
+    return len(value) == 12 and value.isascii() and value.isdigit()
+
+
 def parse_identity(authorization: str | None, default_account: str, default_region: str) -> Identity:
     """Read key id and region from a SigV4 header; anything unexpected falls back to the defaults.
 
@@ -62,7 +67,7 @@ def parse_identity(authorization: str | None, default_account: str, default_regi
         return Identity(None, default_account, default_region)
     if not (region.isascii() and region.replace("-", "").isalnum()):
         region = default_region
-    account = key_id if len(key_id) == 12 and key_id.isdigit() else default_account
+    account = key_id if is_account_id(key_id) else default_account
     return Identity(key_id, account, region)
 
 

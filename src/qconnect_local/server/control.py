@@ -16,10 +16,11 @@ from qconnect_local.protocol.errors import ServiceError
 from qconnect_local.protocol.http import Request, Response
 from qconnect_local.protocol.serializer import dumps
 from qconnect_local.runtime import Runtime
+from qconnect_local.server.auth import is_account_id
 from qconnect_local.service import handlers
 from qconnect_local.service.external_content import ingest_articles
 from qconnect_local.service.families import CONTENT
-from qconnect_local.spec import operation_names
+from qconnect_local.spec import operation_names, service_model
 from qconnect_local.store import passages
 from qconnect_local.worker.claims import ALL_KNOBS, release_held
 
@@ -70,8 +71,7 @@ def _transitions(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str,
     return 200, transitions.state()
 
 
-_ACCOUNT = re.compile(r"[0-9]{12}")
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+){1,2}(-[0-9])?")
+_REGION = re.compile(service_model().shape_for("AwsRegion").metadata["pattern"])  # the model's
 _KB_INGEST = re.compile(r"knowledgeBases/([^/]+)/ingest")
 MAX_TOP_K = 100
 
@@ -80,7 +80,7 @@ def _scope(runtime: Runtime, body: dict[str, Any]) -> tuple[str, str]:
     """The account and region a control request acts in (default: the server's defaults)."""
     account = body.get("account", runtime.settings.default_account)
     region = body.get("region", runtime.settings.default_region)
-    if not isinstance(account, str) or not _ACCOUNT.fullmatch(account):
+    if not isinstance(account, str) or not is_account_id(account):
         raise ValueError("account must be 12 digits")
     if not isinstance(region, str) or not _REGION.fullmatch(region):
         raise ValueError("region must be a region name such as us-east-1")

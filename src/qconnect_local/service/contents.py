@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,7 +35,7 @@ from qconnect_local.protocol.errors import ServiceError, conflict, validation_er
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import idempotency, knowledge_bases, links, resources, uploads
 from qconnect_local.service.context import Call
-from qconnect_local.service.families import CONTENT, KNOWLEDGE_BASE
+from qconnect_local.service.families import CONTENT, KNOWLEDGE_BASE, UPLOAD_BLOBS
 from qconnect_local.service.registry import operation
 from qconnect_local.store import Connection
 
@@ -103,14 +104,8 @@ def _with_tags(conn: Connection, call: Call, kb: Any, row: Any) -> dict[str, Any
 
 
 def take_upload(conn: Connection, call: Call, kb: Any, upload_id: str) -> Any:
-    """The upload a CreateContent/UpdateContent names: this knowledge base's, with a file, unused."""
-    upload = uploads.find(conn, upload_id)
-    if upload is None or (upload.account, upload.region) != (call.account, call.region):
-        raise validation_error(f"Upload {upload_id} does not exist")
-    if upload.knowledge_base_id != kb.id:
-        raise validation_error(f"Upload {upload_id} belongs to another knowledge base")
-    if upload.blob_key is None or not call.runtime.blobs.exists(upload.blob_key):
-        raise validation_error(f"Upload {upload_id} has no file yet: PUT the file to its url first")
+    """The upload a CreateContent/UpdateContent names (`uploads.uploaded`), not used before."""
+    upload = uploads.uploaded(conn, call, kb, upload_id)
     if CONTENT.repo.where(conn, upload_id=upload_id):
         raise validation_error(f"Upload {upload_id} was already used for content; start a new upload")
     limit = call.runtime.settings.max_upload_bytes
@@ -178,7 +173,7 @@ def create_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             file_size=upload.size,
         )
         row = resources.insert(conn, call, CONTENT, params, values)
-        knowledge_bases.touch_content(conn, call, kb)
+        knowledge_bases.touch_content(conn, kb, call.now())
         resources.wake_worker_after_commit(conn, call)
         return _with_tags(conn, call, kb, row)
 
@@ -259,7 +254,7 @@ def update_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             _give_file(conn, call, row, take_upload(conn, call, kb, params["uploadId"]), values)
         else:
             CONTENT.repo.update(conn, row.seq, values)
-        knowledge_bases.touch_content(conn, call, kb)
+        knowledge_bases.touch_content(conn, kb, call.now())
         return _with_tags(conn, call, kb, load(conn, call, kb, row.id))
 
 
@@ -269,7 +264,7 @@ def delete_content(call: Call, params: dict[str, Any]) -> None:
         kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
         row = load(conn, call, kb, params["contentId"])
         start_delete(conn, call.runtime, row)
-        knowledge_bases.touch_content(conn, call, kb)
+        knowledge_bases.touch_content(conn, kb, call.now())
         resources.wake_worker_after_commit(conn, call)
 
 
@@ -358,6 +353,15 @@ def source_name(identifier: str) -> str:
         return identifier
     digest = hashlib.sha256(identifier.encode()).hexdigest()[:16]
     return f"{identifier[: NAME_LIMIT - 17]}#{digest}"
+
+
+def store_source_file(runtime: Runtime, source: str, kb_id: str, data: bytes) -> str:
+    """Keep a file a source delivered (`source`: "external", "crawl") as a new blob; its key."""
+    key = f"{UPLOAD_BLOBS}{source}/{kb_id}/{secrets.token_hex(8)}"
+    writer = runtime.blobs.writer(key)
+    writer.write(data)
+    writer.commit()
+    return key
 
 
 def put_from_source(

@@ -11,7 +11,6 @@ as an uploaded file. Delivering an article again re-ingests the content of that 
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -19,7 +18,6 @@ from qconnect_local.protocol.errors import ServiceError, validation_error
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import contents, resources
 from qconnect_local.service.context import Call
-from qconnect_local.service.families import UPLOAD_BLOBS
 
 ARTICLE_ID: Final = {"salesforce": "Id", "servicenow": "sys_id", "zendesk": "id"}
 MAX_ARTICLES: Final = 100  # per request
@@ -51,10 +49,7 @@ def ingest_articles(
                 raise validation_error(f"Knowledge base {kb.id} is {kb.type}; articles go to EXTERNAL ones")
             results = []
             for name, data in files:
-                key = f"{UPLOAD_BLOBS}external/{kb.id}/{secrets.token_hex(8)}"
-                writer = runtime.blobs.writer(key)
-                writer.write(data)
-                writer.commit()
+                key = contents.store_source_file(runtime, "external", kb.id, data)
                 keys.append(key)
                 row = contents.put_from_source(
                     conn, call, kb, name=name, content_type=content_type(source), blob_key=key

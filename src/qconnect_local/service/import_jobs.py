@@ -80,15 +80,7 @@ def start_import_job(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                 f"Import jobs of type {params['importJobType']} need a QUICK_RESPONSES knowledge base; "
                 f"{kb.id} is {kb.type}"
             )
-        upload = uploads.find(conn, params["uploadId"])
-        if upload is None or (upload.account, upload.region) != (call.account, call.region):
-            raise validation_error(f"Upload {params['uploadId']} does not exist")
-        if upload.knowledge_base_id != kb.id:
-            raise validation_error(f"Upload {params['uploadId']} belongs to another knowledge base")
-        if upload.blob_key is None:
-            raise validation_error(
-                f"Upload {params['uploadId']} has no file yet: PUT the file to its url first"
-            )
+        upload = uploads.uploaded(conn, call, kb, params["uploadId"])
         now = call.now()
         values = {
             "id": str(uuid.uuid4()),

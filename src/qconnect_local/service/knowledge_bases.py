@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any, Final
 
 from qconnect_local.engine.chunking import chunk
@@ -77,9 +78,17 @@ def describe(call: Call, row: Any, tags: dict[str, str]) -> dict[str, Any]:
     return data
 
 
+def chunking_configuration(members: dict[str, Any]) -> dict[str, Any] | None:
+    """`vectorIngestionConfiguration.chunkingConfiguration` of a request or a stored config."""
+    chunking: dict[str, Any] | None = (members.get("vectorIngestionConfiguration") or {}).get(
+        "chunkingConfiguration"
+    )
+    return chunking
+
+
 def _check_chunking(params: dict[str, Any]) -> None:
     """A chunking configuration the passage engine can't follow is refused at create time."""
-    chunking = (params.get("vectorIngestionConfiguration") or {}).get("chunkingConfiguration")
+    chunking = chunking_configuration(params)
     if chunking is not None:
         try:
             chunk("", chunking)
@@ -105,9 +114,9 @@ def _check_source(params: dict[str, Any]) -> None:
             raise validation_error(f"Invalid webCrawlerConfiguration: {error}") from None
 
 
-def touch_content(conn: Connection, call: Call, kb: Any) -> None:
+def touch_content(conn: Connection, kb: Any, now: datetime) -> None:
     """Record a change of the knowledge base's content (`lastContentModificationTime`)."""
-    KNOWLEDGE_BASE.repo.update(conn, kb.seq, {"content_modified_at": call.now()})
+    KNOWLEDGE_BASE.repo.update(conn, kb.seq, {"content_modified_at": now})
 
 
 @operation("CreateKnowledgeBase")

@@ -141,14 +141,14 @@ def replayed(conn: Connection, call: Call, family: Family, params: dict[str, Any
     return family.repo.find(conn, call.account, call.region, row_id, parent_id)
 
 
-def check_room(conn: Connection, call: Call, family: Family, parent: Any = None, *, adding: int = 1) -> None:
+def check_room(conn: Connection, call: Call, family: Family, parent: Any = None) -> None:
     """Lock the parent's writers, then refuse with ServiceQuotaExceededException past the quota."""
     lock_parent(conn, call, family, parent)
     if family.quota is None:
         return
     quota = int(getattr(call.runtime.settings, family.quota))
     held = family.repo.count(conn, call.account, call.region, parent.id if parent is not None else None)
-    if held + adding > quota:
+    if held >= quota:
         where = f"knowledge base {parent.id}" if parent is not None else call.region
         raise ServiceError(
             "ServiceQuotaExceededException",

@@ -76,6 +76,19 @@ def find(conn: Connection, upload_id: str) -> Any | None:
     return UPLOAD.repo.find_any(conn, upload_id)
 
 
+def uploaded(conn: Connection, call: Call, kb: Any, upload_id: str) -> Any:
+    """The upload a request names, which must be the caller's, of knowledge base `kb`, with its
+    file PUT and stored (ValidationException saying which is not so)."""
+    upload = find(conn, upload_id)
+    if upload is None or (upload.account, upload.region) != (call.account, call.region):
+        raise validation_error(f"Upload {upload_id} does not exist")
+    if upload.knowledge_base_id != kb.id:
+        raise validation_error(f"Upload {upload_id} belongs to another knowledge base")
+    if upload.blob_key is None or not call.runtime.blobs.exists(upload.blob_key):
+        raise validation_error(f"Upload {upload_id} has no file yet: PUT the file to its url first")
+    return upload
+
+
 class UploadReceiver:
     """One signed PUT, fed chunk by chunk (ASGI) or at once (the in-process mock).
 

@@ -241,10 +241,6 @@ def delete_content_passages(conn: Connection, content_ids: Collection[str]) -> N
         )
 
 
-def delete_knowledge_base_passages(conn: Connection, knowledge_base_id: str) -> None:
-    conn.execute(text("DELETE FROM passages WHERE knowledge_base_id = :kb"), {"kb": knowledge_base_id})
-
-
 def search_passages(conn: Connection, query: PassageQuery) -> list[PassageHit]:
     """The best `query.top_k` passages containing any of the query's words (module docstring)."""
     if query.top_k < 1:

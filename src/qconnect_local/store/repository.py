@@ -9,7 +9,7 @@ Services give model-level values in and get rows out; they never build SQL.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, func, insert, select, text, update
@@ -123,28 +123,15 @@ class Repository:
     def insert(self, conn: Connection, values: Mapping[str, Any]) -> None:
         conn.execute(insert(self.table).values(**values))
 
-    def update(
-        self,
-        conn: Connection,
-        seq: int,
-        values: Mapping[str, Any],
-        *,
-        only_if: Mapping[str, Any] | None = None,
-    ) -> bool:
-        """Update one row; with `only_if`, only while those columns still hold those values."""
-        conditions = [self.table.c.seq == seq]
-        conditions += [self.table.c[column] == value for column, value in (only_if or {}).items()]
-        return bool(conn.execute(update(self.table).where(*conditions).values(**values)).rowcount)
+    def update(self, conn: Connection, seq: int, values: Mapping[str, Any]) -> bool:
+        """Update one row; whether it was there."""
+        return bool(conn.execute(update(self.table).where(self.table.c.seq == seq).values(**values)).rowcount)
 
     def delete(self, conn: Connection, seq: int) -> None:
         conn.execute(delete(self.table).where(self.table.c.seq == seq))
 
     def delete_under(self, conn: Connection, column: str, value: str) -> None:
         conn.execute(delete(self.table).where(self.table.c[column] == value))
-
-    def delete_ids(self, conn: Connection, ids: Collection[str]) -> None:
-        if ids:
-            conn.execute(delete(self.table).where(self.table.c.id.in_(list(ids))))
 
     def lock(self, conn: Connection, row_id: str) -> None:
         """Serialise writers that check-then-insert under this row until `conn` commits.

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, Update, and_, bindparam, or_, select, update
 
-from qconnect_local.service.families import JOB_FAMILIES, Family
+from qconnect_local.service.families import FAMILIES, JOB_FAMILIES, Family
 from qconnect_local.store import Store
 from qconnect_local.store.types import UtcDateTime
 
@@ -32,7 +32,7 @@ class LostClaim(Exception):
 class Claim:
     family: Family
     job: Any  # the row as claimed
-    worker_id: str  # this claim's own token, `<worker id>#<n>`: what `claimed_by` holds while it lasts
+    token: str  # this claim's own, `<worker id>#<n>`: what `claimed_by` holds while it lasts
 
     @property
     def status(self) -> str:
@@ -103,37 +103,44 @@ def claim_next(store: Store, worker_id: str, now: datetime, lease: timedelta) ->
     return None
 
 
+def _fence(family: Family) -> tuple[ColumnElement[bool], ...]:
+    """The row is still the claimed job: same row, same claim, same status."""
+    c = family.table.c
+    return (
+        c.seq == bindparam("held_seq"),
+        c.claimed_by == bindparam("held_by"),
+        c[family.job_status_column] == bindparam("held_status"),
+    )
+
+
+def _fence_values(claim: Claim) -> dict[str, Any]:
+    return {"held_seq": claim.job.seq, "held_by": claim.token, "held_status": claim.status}
+
+
 @functools.cache
 def _finish_statement(family: Family) -> Update:
     """The fenced completion, built once; the columns it sets are the execution's parameters."""
-    table = family.table
-    return update(table).where(
-        table.c.seq == bindparam("held_seq"),
-        table.c.claimed_by == bindparam("held_by"),
-        table.c[family.job_status_column] == bindparam("held_status"),
-    )
+    return update(family.table).where(*_fence(family))
+
+
+@functools.cache
+def _held_statement(family: Family) -> Select[Any]:
+    return select(family.table.c.seq).where(*_fence(family))
 
 
 def finish(conn: Connection, claim: Claim, **values: Any) -> None:
     """Move the claimed job to its next state, or raise LostClaim if the claim is gone."""
-    fence = {"held_seq": claim.job.seq, "held_by": claim.worker_id, "held_status": claim.status}
     released = {"claimed_by": None, "lease_until": None, "hold_until": None}
-    done = conn.execute(_finish_statement(claim.family), {**released, **values, **fence}).rowcount
+    done = conn.execute(
+        _finish_statement(claim.family), {**released, **values, **_fence_values(claim)}
+    ).rowcount
     if not done:
         raise LostClaim(claim.job.id)
 
 
 def check_held(conn: Connection, claim: Claim) -> None:
     """Raise LostClaim unless this worker still holds the job (for jobs that commit in steps)."""
-    table, column = claim.family.table, claim.family.job_status_column
-    held = conn.execute(
-        select(table.c.seq).where(
-            table.c.seq == claim.job.seq,
-            table.c.claimed_by == claim.worker_id,
-            table.c[column] == claim.status,
-        )
-    ).first()
-    if held is None:
+    if conn.execute(_held_statement(claim.family), _fence_values(claim)).first() is None:
         raise LostClaim(claim.job.id)
 
 
@@ -142,7 +149,7 @@ def renew(store: Store, claim: Claim, now: datetime, lease: timedelta) -> bool:
     with store.write() as conn:
         renewed = conn.execute(
             update(table)
-            .where(table.c.seq == claim.job.seq, table.c.claimed_by == claim.worker_id)
+            .where(table.c.seq == claim.job.seq, table.c.claimed_by == claim.token)
             .values(lease_until=now + lease)
         ).rowcount
     return bool(renewed)
@@ -180,8 +187,6 @@ ALL_KNOBS: tuple[tuple[str, str], ...] = tuple((family.key, status) for family, 
 
 def release_held(store: Store, knobs: Sequence[tuple[str, str]]) -> int:
     """Let held jobs of these (kind, status) knobs proceed now; returns how many were released."""
-    from qconnect_local.service.families import FAMILIES
-
     released = 0
     with store.write() as conn:
         for kind, status in knobs:

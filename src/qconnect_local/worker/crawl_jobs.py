@@ -13,13 +13,11 @@ the filters or robots.txt exclude are not failures).
 from __future__ import annotations
 
 import codecs
-import secrets
 from typing import Final
 
 from qconnect_local.protocol.errors import ServiceError
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import contents
-from qconnect_local.service.families import UPLOAD_BLOBS
 from qconnect_local.worker.claims import Claim, check_held, finish
 from qconnect_local.worker.crawler import CrawledPage, crawl
 from qconnect_local.worker.ingest import FORCED_FAILURE, worker_call
@@ -87,10 +85,7 @@ def run_crawl(runtime: Runtime, claim: Claim) -> None:
 
 def _store_page(runtime: Runtime, claim: Claim, page: CrawledPage) -> str | None:
     """Store one page as content; a reason when the crawl must stop (the content quota)."""
-    key = f"{UPLOAD_BLOBS}crawl/{claim.job.id}/{secrets.token_hex(8)}"
-    writer = runtime.blobs.writer(key)
-    writer.write(stored_body(page))
-    writer.commit()
+    key = contents.store_source_file(runtime, "crawl", claim.job.id, stored_body(page))
     try:
         with runtime.store.write() as conn:
             check_held(conn, claim)

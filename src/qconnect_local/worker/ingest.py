@@ -14,7 +14,7 @@ from typing import Any
 from qconnect_local.engine.extract import Extracted, ExtractionError
 from qconnect_local.engine.sandbox import sandbox
 from qconnect_local.runtime import Runtime
-from qconnect_local.service import resources
+from qconnect_local.service import knowledge_bases, resources
 from qconnect_local.service.contents import (
     ACTIVE,
     CREATE_FAILED,
@@ -46,12 +46,12 @@ class _Outcome:
 def _ingest_file(runtime: Runtime, kb: Any, content_type: str, blob_key: str | None) -> _Outcome:
     if not blob_key or not runtime.blobs.exists(blob_key):
         return _Outcome(failure=MISSING_FILE)
-    with runtime.blobs.open(blob_key) as stream:
-        data = stream.read(runtime.settings.max_upload_bytes + 1)
-    if len(data) > runtime.settings.max_upload_bytes:
-        return _Outcome(failure=f"The file is larger than {runtime.settings.max_upload_bytes} bytes")
-    chunking = (kb.config.get("vectorIngestionConfiguration") or {}).get("chunkingConfiguration")
     settings = runtime.settings
+    with runtime.blobs.open(blob_key) as stream:
+        data = stream.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        return _Outcome(failure=f"The file is larger than {settings.max_upload_bytes} bytes")
+    chunking = knowledge_bases.chunking_configuration(kb.config)
     reader = sandbox(settings.read_timeout_seconds, settings.read_memory_mb * 2**20)
     try:
         extracted, pieces = reader.read(content_type, data, chunking)
@@ -126,7 +126,7 @@ def run_ingest(runtime: Runtime, claim: Claim) -> None:
             content_id=row.id,
             passages=outcome.cuts,
         )
-        KNOWLEDGE_BASE.repo.update(conn, kb.seq, {"content_modified_at": now})
+        knowledge_bases.touch_content(conn, kb, now)
         if updating and row.blob_key and row.blob_key != key:
             resources.delete_blobs_after_commit(conn, runtime.blobs, [row.blob_key])
 
@@ -143,7 +143,7 @@ def run_delete(runtime: Runtime, claim: Claim) -> None:
         resources.delete(conn, worker_call(runtime, row, "DeleteContent"), CONTENT, row)
         kb = KNOWLEDGE_BASE.repo.find_any(conn, row.knowledge_base_id)
         if kb is not None:
-            KNOWLEDGE_BASE.repo.update(conn, kb.seq, {"content_modified_at": now})
+            knowledge_bases.touch_content(conn, kb, now)
 
 
 def fail_after_error(runtime: Runtime, claim: Claim, error: BaseException) -> None:
