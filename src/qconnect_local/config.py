@@ -24,6 +24,8 @@ class Settings:
     knowledge_base_quota: int = 10
     quick_response_quota: int = 1000
     content_quota: int = 5000  # contents per knowledge base (AWS default)
+    assistant_quota: int = 5  # per account and region (not adjustable in AWS; here, for tests)
+    assistant_association_quota: int = 20  # per assistant
     max_upload_bytes: int = 5 * 1024 * 1024  # the "maximum size per document" quota
     default_upload_ttl_minutes: int = 15
     run_worker: bool = True

@@ -11,6 +11,7 @@ from qconnect_local.blobs import BlobStore, open_blob_store
 from qconnect_local.clock import Clock
 from qconnect_local.config import Settings
 from qconnect_local.store import Store
+from qconnect_local.store.signals import Signals
 from qconnect_local.transitions import Transitions
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ class Runtime:
         self.clock = Clock()
         self.transitions = Transitions()
         self.store = _open_store(self.settings)
+        self.signals = Signals(self.store)
         self.blobs: BlobStore = open_blob_store(self.settings, self.store)
         self.worker: Worker | None = None
         if self.settings.run_worker:
@@ -56,6 +58,7 @@ class Runtime:
         if self.worker is not None:
             self.worker.stop()
         self.blobs.close()
+        self.signals.close()
         self.store.close()
 
 

@@ -6,13 +6,17 @@ docs/benchmarks.md). Handlers are synchronous. On the embedded store, reads (GET
 on the event loop thread: in WAL mode they never wait, and a thread hop would cost more than
 the read. Everything else runs on a thread pool: every write (it may wait for the store's write
 lock while an import commits), every request on PostgreSQL (each read is a network round trip),
-and any operation that waits by design (long polling, `spec.waiting_operations`). The loop
-itself never waits. The worker runs on threads of its own.
+and any operation that waits by design (long polling, `spec.waiting_operations`), whose
+passes are short: between them a long poll waits on the loop for its signal (`Suspend`), so
+thousands may wait at once without a thread each. The loop itself never blocks. The worker
+runs on threads of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -24,6 +28,7 @@ from qconnect_local.runtime import Runtime
 from qconnect_local.server import blob_routes
 from qconnect_local.server.control import PREFIX, handle_control
 from qconnect_local.server.dispatch import handle_api
+from qconnect_local.service.context import Suspend
 from qconnect_local.service.links import LinkError
 from qconnect_local.spec import waiting_operations
 
@@ -41,7 +46,22 @@ def base_url(runtime: Runtime, headers: dict[str, str], scheme: str) -> str:
 
 
 def route(runtime: Runtime, request: Request, scheme: str = "http") -> Response:
-    """Any HTTP request to this server, whichever transport brought it (ASGI or the in-process mock)."""
+    """Any HTTP request to this server, whichever transport brought it; a long poll waits on the
+    calling thread (the in-process mock's way; the ASGI app waits on its event loop instead)."""
+    deadline: float | None = None
+    while True:
+        answer = route_once(
+            runtime, request, scheme, may_wait=deadline is None or time.monotonic() < deadline
+        )
+        if isinstance(answer, Response):
+            return answer
+        deadline = deadline if deadline is not None else time.monotonic() + answer.seconds
+        with answer.subscription as subscription:
+            subscription.wait(max(0.0, deadline - time.monotonic()))
+
+
+def route_once(runtime: Runtime, request: Request, scheme: str, *, may_wait: bool) -> Response | Suspend:
+    """One pass over a request: its response, or the `Suspend` of a long poll that found nothing."""
     if blob_routes.is_blob_path(request.raw_path):
         if request.method == "PUT":
             return blob_routes.receive_upload(runtime, request, [request.body])
@@ -50,7 +70,7 @@ def route(runtime: Runtime, request: Request, scheme: str = "http") -> Response:
         return response
     if request.raw_path.startswith(PREFIX):
         return handle_control(runtime, request)
-    return handle_api(runtime, request, base_url(runtime, request.headers, scheme))
+    return handle_api(runtime, request, base_url(runtime, request.headers, scheme), may_wait=may_wait)
 
 
 class App:
@@ -81,13 +101,27 @@ class App:
             return
         request.body = await _read_body(receive)
         scheme = scope.get("scheme", "http")
+        await _send(send, await self._answer(request, scheme))
+
+    async def _answer(self, request: Request, scheme: str) -> Response:
+        """The response, a long poll's included: it waits here on the loop, holding no thread,
+        and each pass over the request is one short read on a thread."""
         threads = self._threads_for(request)
-        if threads is None:
-            response = route(self.runtime, request, scheme)
-        else:
-            loop = asyncio.get_running_loop()
-            response = await loop.run_in_executor(threads, route, self.runtime, request, scheme)
-        await _send(send, response)
+        loop = asyncio.get_running_loop()
+        deadline: float | None = None
+        while True:
+            may_wait = deadline is None or loop.time() < deadline
+            if threads is None:
+                answer = route_once(self.runtime, request, scheme, may_wait=may_wait)
+            else:
+                answer = await loop.run_in_executor(
+                    threads, functools.partial(route_once, self.runtime, request, scheme, may_wait=may_wait)
+                )
+            if isinstance(answer, Response):
+                return answer
+            deadline = deadline if deadline is not None else loop.time() + answer.seconds
+            with answer.subscription as subscription:
+                await subscription.wait_async(max(0.0, deadline - loop.time()))
 
     def _threads_for(self, request: Request) -> ThreadPoolExecutor | None:
         """The pool a request that could wait runs on; None: answer it on the event loop.

@@ -17,7 +17,8 @@ from qconnect_local.protocol.http import Request, Response
 from qconnect_local.protocol.serializer import dumps
 from qconnect_local.runtime import Runtime
 from qconnect_local.server.auth import is_account_id
-from qconnect_local.service import handlers
+from qconnect_local.service import handlers, recommendations
+from qconnect_local.service.context import Call
 from qconnect_local.service.external_content import ingest_articles
 from qconnect_local.service.families import CONTENT
 from qconnect_local.spec import operation_names, service_model
@@ -73,6 +74,7 @@ def _transitions(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str,
 
 _REGION = re.compile(service_model().shape_for("AwsRegion").metadata["pattern"])  # the model's
 _KB_INGEST = re.compile(r"knowledgeBases/([^/]+)/ingest")
+_TRANSCRIPT = re.compile(r"assistants/([^/]+)/sessions/([^/]+)/transcript")
 MAX_TOP_K = 100
 
 
@@ -92,6 +94,17 @@ def _ingest(runtime: Runtime, body: dict[str, Any], kb_id: str) -> tuple[int, di
     account, region = _scope(runtime, body)
     delivered = ingest_articles(runtime, account, region, kb_id, body.get("source"), body.get("articles"))
     return 200, {"contents": delivered}
+
+
+def _transcript(
+    runtime: Runtime, body: dict[str, Any], assistant_id: str, session_id: str
+) -> tuple[int, dict[str, Any]]:
+    """One utterance of the live contact (Contact Lens' part): see service.recommendations."""
+    account, region = _scope(runtime, body)
+    call = Call(runtime, account, region, "Transcript", "control-plane", "")
+    return 200, recommendations.add_turn(
+        call, assistant_id, session_id, body.get("participant"), body.get("text")
+    )
 
 
 def _passages(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -175,7 +188,8 @@ def handle_control(runtime: Runtime, request: Request) -> Response:
     name = request.raw_path[len(PREFIX) :].strip("/")
     handler = ROUTES.get((request.method, name))
     ingest = _KB_INGEST.fullmatch(name) if request.method == "POST" else None
-    if handler is None and ingest is None:
+    transcript = _TRANSCRIPT.fullmatch(name) if request.method == "POST" else None
+    if handler is None and ingest is None and transcript is None:
         return _json(404, {"message": f"No control endpoint {request.method} {request.raw_path}"})
     try:
         body = json.loads(request.body) if request.body.strip() else {}
@@ -183,6 +197,8 @@ def handle_control(runtime: Runtime, request: Request) -> Response:
             raise ValueError("body must be a JSON object")
         if ingest is not None:
             status, document = _ingest(runtime, body, ingest.group(1))
+        elif transcript is not None:
+            status, document = _transcript(runtime, body, transcript.group(1), transcript.group(2))
         else:
             assert handler is not None
             status, document = handler(runtime, body)

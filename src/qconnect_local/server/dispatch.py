@@ -22,7 +22,7 @@ from qconnect_local.protocol.validator import checker, raise_for_errors
 from qconnect_local.runtime import Runtime
 from qconnect_local.server.auth import AuthError, parse_identity, verify_sigv4
 from qconnect_local.service import handlers
-from qconnect_local.service.context import Call
+from qconnect_local.service.context import Call, Suspend
 from qconnect_local.spec import operation
 from qconnect_local.store.errors import StoreConflict
 
@@ -42,7 +42,11 @@ def new_request_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def handle_api(runtime: Runtime, request: Request, base_url: str) -> Response:
+def handle_api(
+    runtime: Runtime, request: Request, base_url: str, *, may_wait: bool = False
+) -> Response | Suspend:
+    """The response to an API request; with `may_wait`, a long poll that found nothing yet
+    returns its `Suspend` instead, for the caller to wait on and ask again (`long_poll`)."""
     request_id = new_request_id()
     try:
         match = default_router().match(request.method, request.raw_path)
@@ -61,11 +65,15 @@ def handle_api(runtime: Runtime, request: Request, base_url: str) -> Response:
         handler = handlers.get(match.operation)
         if handler is None:
             raise not_implemented(match.operation)
-        call = Call(runtime, identity.account, identity.region, match.operation, request_id, base_url)
+        call = Call(
+            runtime, identity.account, identity.region, match.operation, request_id, base_url, may_wait
+        )
         output = handler(call, params)
         if settings.strict_outputs:
             check_output(op, output)
         return serialize_output(op, output, request_id)
+    except Suspend as suspended:
+        return suspended
     except ServiceError as error:
         return serialize_error(error, request_id)
     except StoreConflict:

@@ -6,12 +6,17 @@ download links of the families that hand some out with `links`).
 
 # Imported for their side effect: each module registers its operations.
 from qconnect_local.service import (  # noqa: F401
+    assistant_associations,
+    assistants,
     content_associations,
     contents,
     import_jobs,
     knowledge_bases,
     quick_response_search,
     quick_responses,
+    recommendations,
+    retrieval,
+    sessions,
     tags,
     uploads,
 )

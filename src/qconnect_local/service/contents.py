@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from qconnect_local.protocol.errors import ServiceError, conflict, validation_error
 from qconnect_local.runtime import Runtime
-from qconnect_local.service import idempotency, knowledge_bases, links, resources, uploads
+from qconnect_local.service import knowledge_bases, links, replica_keys, resources, uploads
 from qconnect_local.service.context import Call
 from qconnect_local.service.families import CONTENT, KNOWLEDGE_BASE, UPLOAD_BLOBS
 from qconnect_local.service.registry import operation
@@ -304,24 +304,13 @@ def _page(call: Call, params: dict[str, Any], where: dict[str, Any] | None) -> d
 
 @operation("RegisterKnowledgeBaseReplicaKey")
 def register_replica_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Append a replica Region KMS key to the knowledge base's encryption configuration."""
-    key = params["replicaKmsKey"]
     with call.runtime.store.write() as conn:
         kb = knowledge_bases.load(conn, call, params["knowledgeBaseId"])
-        config = dict(kb.config)
-        encryption = dict(config.get("serverSideEncryptionConfiguration") or {})
-        keys = list(encryption.get("replicaKmsKeys") or [])
-        if any(existing.get("arn") == key["arn"] for existing in keys):
-            if idempotency.replayed_resource(conn, call, params) == kb.id:
-                return {"knowledgeBase": _kb_data(conn, call, kb)}
-            raise conflict(f"Replica key {key['arn']} is already registered for knowledge base {kb.id}")
-        if len(keys) >= 5:  # the model's ReplicaKmsKeyList maximum
-            raise validation_error("A knowledge base has at most 5 replica keys")
-        encryption["replicaKmsKeys"] = [*keys, key]
-        config["serverSideEncryptionConfiguration"] = encryption
-        KNOWLEDGE_BASE.repo.update(conn, kb.seq, {"config": config, "modified_at": call.now()})
-        idempotency.remember(conn, call, params, kb.id)
-        return {"knowledgeBase": _kb_data(conn, call, knowledge_bases.load(conn, call, kb.id))}
+        config = replica_keys.with_replica_key(conn, call, params, kb.config, "knowledge base", kb.id)
+        if config is not None:
+            KNOWLEDGE_BASE.repo.update(conn, kb.seq, {"config": config, "modified_at": call.now()})
+            kb = knowledge_bases.load(conn, call, kb.id)
+        return {"knowledgeBase": _kb_data(conn, call, kb)}
 
 
 def _kb_data(conn: Connection, call: Call, kb: Any) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from qconnect_local.runtime import Runtime
@@ -18,6 +18,7 @@ class Call:
     operation: str
     request_id: str
     base_url: str  # scheme://host[:port] the client reached us on, for links we hand out
+    may_wait: bool = False  # a long poll may raise Suspend (its wait has not run out)
 
     def now(self) -> datetime:
         return self.runtime.clock.now()
@@ -25,3 +26,17 @@ class Call:
     def arn(self, resource_path: str) -> str:
         """`arn:aws:wisdom:REGION:ACCOUNT:<resource_path>`, the model's ARN pattern."""
         return f"arn:aws:wisdom:{self.region}:{self.account}:{resource_path}"
+
+
+class Suspend(Exception):
+    """A long poll found nothing yet: whoever serves the request waits on `subscription` (which
+    was registered before the handler looked) for at most `seconds`, then asks again.
+
+    Raised only when `Call.may_wait`; the server awaits it on its event loop (holding no thread),
+    the in-process mock on the calling thread.
+    """
+
+    def __init__(self, subscription: Any, seconds: float) -> None:
+        super().__init__(f"waiting up to {seconds} s")
+        self.subscription = subscription
+        self.seconds = seconds

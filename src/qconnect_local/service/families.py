@@ -123,6 +123,51 @@ _DECLARED = (
         taggable=True,
     ),
     Family("passage", "Passage", schema.passages, ("knowledge_base_id", "content_id", "seq")),
+    Family(
+        "assistant",
+        "Assistant",
+        schema.assistants,
+        ("id",),
+        arn_type="assistant",
+        taggable=True,
+        name_column="name",
+        quota="assistant_quota",
+        quota_label="assistants",
+        children=("assistant-association", "session", "query-result", "feedback"),
+        # ACTIVE at once, unless the control plane holds or fails new assistants here.
+        job_statuses=("CREATE_IN_PROGRESS",),
+    ),
+    Family(
+        "assistant-association",
+        "Assistant association",
+        schema.assistant_associations,
+        ("assistant_id", "id"),
+        arn_type="association",
+        taggable=True,
+        quota="assistant_association_quota",
+        quota_label="assistant associations",
+    ),
+    Family(
+        "session",
+        "Session",
+        schema.sessions,
+        ("assistant_id", "id"),
+        arn_type="session",
+        taggable=True,
+        children=("transcript-turn", "recommendation-trigger", "recommendation"),
+    ),
+    Family(
+        "transcript-turn", "Transcript turn", schema.transcript_turns, ("assistant_id", "session_id", "seq")
+    ),
+    Family(
+        "recommendation-trigger",
+        "Recommendation trigger",
+        schema.recommendation_triggers,
+        ("assistant_id", "session_id", "id"),
+    ),
+    Family("recommendation", "Recommendation", schema.recommendations, ("assistant_id", "session_id", "id")),
+    Family("query-result", "Query result", schema.query_results, ("assistant_id", "id")),
+    Family("feedback", "Feedback", schema.feedback, ("assistant_id", "id")),
 )
 
 FAMILIES: dict[str, Family] = {family.key: family for family in _DECLARED}
@@ -134,6 +179,14 @@ UPLOAD = FAMILIES["upload"]
 QUICK_RESPONSE = FAMILIES["quick-response"]
 CONTENT = FAMILIES["content"]
 CONTENT_ASSOCIATION = FAMILIES["content-association"]
+ASSISTANT = FAMILIES["assistant"]
+ASSISTANT_ASSOCIATION = FAMILIES["assistant-association"]
+SESSION = FAMILIES["session"]
+TRANSCRIPT_TURN = FAMILIES["transcript-turn"]
+RECOMMENDATION_TRIGGER = FAMILIES["recommendation-trigger"]
+RECOMMENDATION = FAMILIES["recommendation"]
+QUERY_RESULT = FAMILIES["query-result"]
+FEEDBACK = FAMILIES["feedback"]
 
 
 JOB_FAMILIES: tuple[Family, ...] = tuple(f for f in _DECLARED if f.job_statuses)

@@ -149,7 +149,7 @@ def check_room(conn: Connection, call: Call, family: Family, parent: Any = None)
     quota = int(getattr(call.runtime.settings, family.quota))
     held = family.repo.count(conn, call.account, call.region, parent.id if parent is not None else None)
     if held >= quota:
-        where = f"knowledge base {parent.id}" if parent is not None else call.region
+        where = f"{PARENTS[family.key].label.lower()} {parent.id}" if parent is not None else call.region
         raise ServiceError(
             "ServiceQuotaExceededException",
             f"You have reached the quota of {quota} {family.quota_label} in {where}",
@@ -175,7 +175,7 @@ def check_name(
 ) -> None:
     parent_id = parent.id if parent is not None else None
     if family.repo.name_taken(conn, call.account, call.region, parent_id, name, except_id=except_id):
-        where = f" in knowledge base {parent_id}" if parent_id else ""
+        where = f" in {PARENTS[family.key].label.lower()} {parent_id}" if parent_id else ""
         raise conflict(f"A {family.label.lower()} named {name} already exists{where}")
 
 

@@ -9,7 +9,7 @@ Services give model-level values in and get rows out; they never build SQL.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, func, insert, select, text, update
@@ -118,6 +118,13 @@ class Repository:
         conditions = [self.table.c[column] == value for column, value in equal.items()]
         return conn.execute(select(self.table).where(*conditions).order_by(self.table.c.seq)).all()
 
+    def where_in(self, conn: Connection, column: str, values: Collection[Any]) -> Sequence[Any]:
+        """Every row whose `column` is one of `values`, in `seq` order."""
+        if not values:
+            return []
+        query = select(self.table).where(self.table.c[column].in_(list(values))).order_by(self.table.c.seq)
+        return conn.execute(query).all()
+
     # -- writes --------------------------------------------------------------------------------
 
     def insert(self, conn: Connection, values: Mapping[str, Any]) -> None:
@@ -129,6 +136,16 @@ class Repository:
 
     def delete(self, conn: Connection, seq: int) -> None:
         conn.execute(delete(self.table).where(self.table.c.seq == seq))
+
+    def delete_before(self, conn: Connection, column: str, value: str, time_column: str, before: Any) -> None:
+        """Delete the rows whose `column` is `value` and whose `time_column` is before `before`."""
+        table = self.table
+        conn.execute(delete(table).where(table.c[column] == value, table.c[time_column] < before))
+
+    def delete_through(self, conn: Connection, column: str, value: str, seq: int) -> None:
+        """Delete the rows whose `column` is `value` up to and including keyset position `seq`."""
+        table = self.table
+        conn.execute(delete(table).where(table.c[column] == value, table.c.seq <= seq))
 
     def delete_under(self, conn: Connection, column: str, value: str) -> None:
         conn.execute(delete(self.table).where(self.table.c[column] == value))

@@ -251,6 +251,123 @@ passages = Table(
     sqlite_autoincrement=True,
 )
 
+# Assistants: the runtime half. `status` is ACTIVE from creation unless the control plane holds
+# (or fails) new assistants in CREATE_IN_PROGRESS, which the worker then moves on.
+assistants = Table(
+    "assistants",
+    metadata,
+    *_resource(parent=None),
+    Column("name", String(255), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("description", String(255)),
+    Column("config", JSON, nullable=False),  # serverSideEncryptionConfiguration, as given and extended
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    *_job(),
+    UniqueConstraint("account", "region", "name", name="uq_assistant_name"),
+    Index("ix_assistants_scope", "account", "region", "seq"),
+    Index("ix_assistants_claim", "status", "seq"),
+    sqlite_autoincrement=True,
+)
+
+assistant_associations = Table(
+    "assistant_associations",
+    metadata,
+    *_resource(parent="assistant_id"),
+    Column("association_type", String(64), nullable=False),
+    Column("knowledge_base_id", String(36)),  # KNOWLEDGE_BASE associations
+    Column("association", JSON, nullable=False),  # the association as given
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    # One association per knowledge base and assistant: the constraint closes the race.
+    UniqueConstraint("assistant_id", "knowledge_base_id", name="uq_assistant_association_kb"),
+    Index("ix_assistant_associations_assistant", "assistant_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    *_resource(parent="assistant_id"),
+    Column("name", String(255), nullable=False),
+    Column("description", String(255)),
+    Column("config", JSON, nullable=False),  # tagFilter, aiAgentConfiguration, orchestrator list, contactArn
+    Column("data", JSON, nullable=False),  # UpdateSessionData: namespace -> key -> value
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    Index("ix_sessions_assistant", "assistant_id", "seq"),
+    Index("ix_sessions_name", "assistant_id", "name"),
+    sqlite_autoincrement=True,
+)
+
+# The live contact's transcript, as the control plane feeds it (Contact Lens' part in AWS).
+transcript_turns = Table(
+    "transcript_turns",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("account", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("assistant_id", String(36), nullable=False),
+    Column("session_id", String(36), nullable=False),
+    Column("participant", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_transcript_turns_session", "session_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
+# What produced recommendations (a query derived from the transcript), and the session's queue.
+recommendation_triggers = Table(
+    "recommendation_triggers",
+    metadata,
+    *_resource(parent="assistant_id"),
+    Column("session_id", String(36), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("query_text", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_recommendation_triggers_session", "session_id"),
+    sqlite_autoincrement=True,
+)
+
+recommendations = Table(
+    "recommendations",
+    metadata,
+    *_resource(parent="assistant_id"),
+    Column("session_id", String(36), nullable=False),
+    Column("trigger_id", String(36), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("content_id", String(36)),  # what it recommends (a content is recommended once per session)
+    Column("payload", JSON, nullable=False),  # RecommendationData members but the id
+    Column("received", Integer, nullable=False),  # 1 once NotifyRecommendationsReceived named it
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_recommendations_queue", "session_id", "received", "seq"),
+    sqlite_autoincrement=True,
+)
+
+# QueryAssistant's results, remembered so that PutFeedback can name them (RESULT targets).
+query_results = Table(
+    "query_results",
+    metadata,
+    *_resource(parent="assistant_id"),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_query_results_age", "assistant_id", "created_at"),
+    sqlite_autoincrement=True,
+)
+
+# PutFeedback: one per target (its id is the target's), a later call overwrites it.
+feedback = Table(
+    "feedback",
+    metadata,
+    *_resource(parent="assistant_id"),
+    Column("target_type", String(32), nullable=False),
+    Column("content_feedback", JSON, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    Index("ix_feedback_assistant", "assistant_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
 # Blobs kept in the database itself (the default blob backend when the store is PostgreSQL, so
 # replicas share files with no extra service): an object row, written last, makes its chunks
 # visible; chunks keep any single value small enough to stream.
@@ -272,17 +389,25 @@ blob_chunks = Table(
 )
 
 __all__ = [
+    "assistant_associations",
+    "assistants",
     "blob_chunks",
     "blob_objects",
     "content_associations",
     "contents",
+    "feedback",
     "idempotency_tokens",
     "import_jobs",
     "knowledge_bases",
     "metadata",
     "passages",
+    "query_results",
     "quick_responses",
+    "recommendation_triggers",
+    "recommendations",
+    "sessions",
     "settings",
     "tags",
+    "transcript_turns",
     "uploads",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
-from sqlalchemy import Connection, bindparam, delete, insert, select
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, insert, select
 
 from qconnect_local.store.prepared import Prepared
 from qconnect_local.store.schema import tags as tag_table
@@ -33,6 +33,15 @@ def tags_of_many(conn: Connection, arns: Collection[str]) -> dict[str, dict[str,
     return found
 
 
+def tags_under(conn: Connection, arn_prefix: str) -> dict[str, dict[str, str]]:
+    """ARN -> tags of every resource whose ARN starts with `arn_prefix` (a range on the key)."""
+    found: dict[str, dict[str, str]] = {}
+    query = select(tag_table.c.resource_arn, tag_table.c.key, tag_table.c.value).where(*_under(arn_prefix))
+    for arn, key, value in conn.execute(query):
+        found.setdefault(arn, {})[key] = value
+    return found
+
+
 def keys_of(conn: Connection, arn: str) -> set[str]:
     return set(conn.execute(select(tag_table.c.key).where(tag_table.c.resource_arn == arn)).scalars())
 
@@ -52,12 +61,12 @@ def drop(conn: Connection, arn: str) -> None:
 
 
 def drop_under(conn: Connection, arn_prefix: str) -> None:
-    """Remove the tags of every resource whose ARN starts with `arn_prefix`, in one statement.
+    """Remove the tags of every resource whose ARN starts with `arn_prefix`, in one statement."""
+    conn.execute(delete(tag_table).where(*_under(arn_prefix)))
 
-    A range on the primary key rather than LIKE, so the index answers it on every dialect.
-    """
-    conn.execute(
-        delete(tag_table).where(
-            tag_table.c.resource_arn >= arn_prefix, tag_table.c.resource_arn < arn_prefix + "\uffff"
-        )
-    )
+
+def _under(arn_prefix: str) -> tuple[ColumnElement[bool], ...]:
+    """ARNs that start with `arn_prefix`: a range on the primary key rather than LIKE, so that
+    the index answers it on every dialect."""
+    arn = tag_table.c.resource_arn
+    return arn >= arn_prefix, arn < arn_prefix + "\uffff"

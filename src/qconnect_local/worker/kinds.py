@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from qconnect_local.runtime import Runtime
-from qconnect_local.worker import crawl_jobs, ingest, jobs
+from qconnect_local.worker import assistant_jobs, crawl_jobs, ingest, jobs
 from qconnect_local.worker.claims import Claim
 
 Runner = Callable[[Runtime, Claim], None]
@@ -35,6 +35,7 @@ KINDS: dict[str, JobKind] = {
         ingest.fail_after_error,
     ),
     "knowledge-base": JobKind({"CREATE_IN_PROGRESS": crawl_jobs.run_crawl}, crawl_jobs.fail_after_error),
+    "assistant": JobKind({"CREATE_IN_PROGRESS": assistant_jobs.run_create}, assistant_jobs.fail_after_error),
 }
 
 
