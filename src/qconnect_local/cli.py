@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--knowledge-base-quota", type=int, help="knowledge bases per account and region (10)")
     serve.add_argument("--quick-response-quota", type=int, help="quick responses per knowledge base (1000)")
     serve.add_argument("--content-quota", type=int, help="contents per knowledge base (5000)")
+    serve.add_argument("--assistant-quota", type=int, help="assistants per account and region (5)")
+    serve.add_argument(
+        "--assistant-association-quota", type=int, help="knowledge bases one assistant answers from (20)"
+    )
     serve.add_argument("--crawl-max-pages", type=int, help="pages one MANAGED crawl fetches (500)")
     serve.add_argument("--max-upload-bytes", type=int, help="largest file a signed PUT accepts (5 MiB)")
     serve.add_argument("--worker-threads", type=int, help="jobs the server's worker runs at once (2)")
@@ -104,6 +108,8 @@ _SETTING_FLAGS = (
     "knowledge_base_quota",
     "quick_response_quota",
     "content_quota",
+    "assistant_quota",
+    "assistant_association_quota",
     "crawl_max_pages",
     "max_upload_bytes",
     "run_worker",
