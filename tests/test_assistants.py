@@ -235,3 +235,24 @@ def test_deleting_an_assistant_deletes_its_associations_and_sessions(qc: Any) ->
         qc.list_tags_for_resource(resourceArn=association["assistantAssociationArn"])
     # The knowledge base is the user's own: it stays.
     assert qc.get_knowledge_base(knowledgeBaseId=kb_id)["knowledgeBase"]["knowledgeBaseId"] == kb_id
+
+
+def test_a_client_token_used_for_another_replica_key_conflicts_and_says_why(qc: Any) -> None:
+    assistant_id = new_assistant(qc)["assistantId"]
+    qc.register_assistant_replica_key(
+        assistantId=assistant_id,
+        replicaKmsKey={"arn": "arn:aws:kms:eu-west-1:123456789012:key/a"},
+        clientToken="t",
+    )
+    with pytest.raises(qc.exceptions.ConflictException, match="already used with different parameters"):
+        qc.register_assistant_replica_key(
+            assistantId=assistant_id,
+            replicaKmsKey={"arn": "arn:aws:kms:eu-west-1:123456789012:key/b"},
+            clientToken="t",
+        )
+
+
+def test_a_duplicate_name_is_worded_with_its_article(qc: Any) -> None:
+    new_assistant(qc, "same")
+    with pytest.raises(qc.exceptions.ConflictException, match="An assistant named same already exists"):
+        new_assistant(qc, "same")

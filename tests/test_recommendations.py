@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.parse
 from typing import Any
 
 import pytest
@@ -221,3 +222,37 @@ def test_a_session_of_a_deleted_assistant_has_no_recommendations(qc: Any, sessio
     qc.delete_assistant(assistantId=session["assistantId"])
     with pytest.raises(qc.exceptions.ResourceNotFoundException):
         qc.get_recommendations(**ids_of(session))
+
+
+def test_a_long_poll_on_a_session_whose_assistant_is_deleted_answers_not_found_at_once(
+    target: Target, qc: Any, session: dict[str, str]
+) -> None:
+    outcome: list[tuple[float, str]] = []
+
+    def wait() -> None:
+        started = time.monotonic()
+        try:
+            qc.get_recommendations(**ids_of(session), waitTimeSeconds=15)
+            outcome.append((time.monotonic() - started, "answered"))
+        except qc.exceptions.ResourceNotFoundException:
+            outcome.append((time.monotonic() - started, "not found"))
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    time.sleep(0.5)
+    target.client().delete_assistant(assistantId=session["assistantId"])
+    waiter.join(timeout=20)
+    [(took, what)] = outcome
+    assert what == "not found"
+    assert took < 5
+
+
+def test_the_transcript_endpoint_takes_a_percent_encoded_session_arn(
+    target: Target, qc: Any, session: dict[str, str]
+) -> None:
+    arn = qc.get_session(**ids_of(session))["session"]["sessionArn"]
+    path = f"assistants/{session['assistantId']}/sessions/{urllib.parse.quote(arn, safe='')}/transcript"
+    assert (
+        target.control(path, {"participant": "CUSTOMER", "text": "I forgot my password"})["trigger"]
+        is not None
+    )

@@ -134,3 +134,24 @@ def test_a_search_token_is_bound_to_its_assistant(qc: Any, assistant_id: str) ->
     other = qc.create_assistant(name="other", type="AGENT")["assistant"]["assistantId"]
     with pytest.raises(qc.exceptions.ValidationException, match="nextToken"):
         qc.search_sessions(assistantId=other, searchExpression=search, nextToken=token)
+
+
+def test_sensitive_session_data_is_never_echoed_in_an_error(qc_unvalidated: Any, assistant_id: str) -> None:
+    session_id = qc_unvalidated.create_session(assistantId=assistant_id, name="c")["session"]["sessionId"]
+    data = [{"key": "ssn", "value": {"stringValue": "123-45-6789"}}] * 51
+    with pytest.raises(qc_unvalidated.exceptions.ValidationException) as raised:
+        qc_unvalidated.update_session_data(assistantId=assistant_id, sessionId=session_id, data=data)
+    message = str(raised.value)
+    assert "123-45-6789" not in message
+    assert "*** Sensitive Data Redacted ***" in message
+
+
+def test_an_orchestrator_list_and_its_removal_cannot_be_asked_together(qc: Any, assistant_id: str) -> None:
+    session_id = qc.create_session(assistantId=assistant_id, name="c")["session"]["sessionId"]
+    with pytest.raises(qc.exceptions.ValidationException, match="together"):
+        qc.update_session(
+            assistantId=assistant_id,
+            sessionId=session_id,
+            orchestratorConfigurationList=[{"orchestratorUseCase": "Connect.SelfService"}],
+            removeOrchestratorConfigurationList=True,
+        )

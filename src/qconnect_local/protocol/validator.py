@@ -47,7 +47,7 @@ def checker(shape: Shape) -> Checker:
 def _show(shape: Shape, value: Any) -> str:
     if value is None:
         return "null"
-    if shape.metadata.get("sensitive"):
+    if shape.metadata.get("sensitive") or (isinstance(value, (list, dict)) and _holds_sensitive(shape)):
         return f"'{REDACTED}'"
     if isinstance(value, list):
         return "'[" + ", ".join(str(v) for v in value) + "]'"
@@ -56,6 +56,38 @@ def _show(shape: Shape, value: Any) -> str:
     if isinstance(value, bool):
         return f"'{str(value).lower()}'"
     return f"'{value}'"
+
+
+def _holds_sensitive(shape: Shape) -> bool:
+    """Whether a list, map or structure has a sensitive value anywhere inside: shown whole in a
+    message, it would give that value away."""
+    known = _SENSITIVE_INSIDE.get(shape.name)
+    if known is None:
+        known = _SENSITIVE_INSIDE[shape.name] = _find_sensitive(shape)
+    return known
+
+
+_SENSITIVE_INSIDE: dict[str, bool] = {}
+
+
+def _find_sensitive(shape: Shape) -> bool:
+    seen: set[str] = set()
+    pending = [shape]
+    while pending:
+        current = pending.pop()
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        if current.metadata.get("sensitive"):
+            return True
+        kind = current.type_name
+        if kind == "structure":
+            pending += current.members.values()
+        elif kind == "list":
+            pending.append(current.member)
+        elif kind == "map":
+            pending += (current.key, current.value)
+    return False
 
 
 def _fail(errors: list[str], shape: Shape, value: Any, path: str, constraint: str) -> None:

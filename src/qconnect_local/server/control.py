@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from qconnect_local import __version__
 from qconnect_local.protocol.errors import ServiceError
@@ -196,9 +197,10 @@ def handle_control(runtime: Runtime, request: Request) -> Response:
         if not isinstance(body, dict):
             raise ValueError("body must be a JSON object")
         if ingest is not None:
-            status, document = _ingest(runtime, body, ingest.group(1))
+            status, document = _ingest(runtime, body, unquote(ingest.group(1)))
         elif transcript is not None:
-            status, document = _transcript(runtime, body, transcript.group(1), transcript.group(2))
+            assistant, session = (unquote(part) for part in transcript.groups())
+            status, document = _transcript(runtime, body, assistant, session)
         else:
             assert handler is not None
             status, document = handler(runtime, body)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import uuid
 from typing import Any, Final
 
-from qconnect_local.service import replica_keys, resources
+from qconnect_local.service import channels, replica_keys, resources
 from qconnect_local.service.context import Call
-from qconnect_local.service.families import ASSISTANT
+from qconnect_local.service.families import ASSISTANT, SESSION
 from qconnect_local.service.registry import operation
 from qconnect_local.service.replica_keys import ENCRYPTION
 from qconnect_local.store import Connection
@@ -95,13 +95,16 @@ def list_assistants(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("DeleteAssistant")
 def delete_assistant(call: Call, params: dict[str, Any]) -> None:
     with call.runtime.store.write() as conn:
-        resources.delete(conn, call, ASSISTANT, load(conn, call, params["assistantId"]))
+        row = load(conn, call, params["assistantId"])
+        for session in SESSION.repo.where(conn, assistant_id=row.id):  # their long polls answer now
+            call.runtime.signals.notify(conn, channels.recommendations(session.id))
+        resources.delete(conn, call, ASSISTANT, row)
 
 
 @operation("RegisterAssistantReplicaKey")
 def register_replica_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.write() as conn:
-        row = load(conn, call, params["assistantId"])
+        row = resources.load_locked(conn, call, ASSISTANT, params["assistantId"])
         config = replica_keys.with_replica_key(conn, call, params, row.config, "assistant", row.id)
         if config is not None:
             ASSISTANT.repo.update(conn, row.seq, {"config": config, "modified_at": call.now()})

@@ -172,7 +172,7 @@ def delete_knowledge_base(call: Call, params: dict[str, Any]) -> None:
 
 def _set_template_uri(call: Call, params: dict[str, Any], uri: str | None) -> dict[str, Any]:
     with call.runtime.store.write() as conn:
-        row = load(conn, call, params["knowledgeBaseId"])
+        row = resources.load_locked(conn, call, KNOWLEDGE_BASE, params["knowledgeBaseId"])
         config = dict(row.config)
         if uri is None:
             config.pop("renderingConfiguration", None)

@@ -22,13 +22,14 @@ from typing import Any, Final
 
 from qconnect_local.engine import retrieval as engine
 from qconnect_local.protocol.errors import not_found, validation_error
-from qconnect_local.service import assistants, retrieval, sessions
+from qconnect_local.service import assistants, channels, resources, retrieval, sessions
 from qconnect_local.service.context import Call, Suspend
 from qconnect_local.service.families import (
     FEEDBACK,
     QUERY_RESULT,
     RECOMMENDATION,
     RECOMMENDATION_TRIGGER,
+    SESSION,
     TRANSCRIPT_TURN,
 )
 from qconnect_local.service.pagination import page_size
@@ -43,11 +44,6 @@ MAX_TURNS: Final = 1_000  # turns one session keeps; the oldest go first
 KNOWLEDGE_CONTENT: Final = "KNOWLEDGE_CONTENT"
 
 
-def channel(session_id: str) -> str:
-    """The signal channel a session's long polls wait on."""
-    return f"recommendations/{session_id}"
-
-
 # -- the transcript (control plane) -------------------------------------------------------------
 
 
@@ -60,7 +56,8 @@ def add_turn(call: Call, assistant_id: str, session_id: str, participant: Any, t
         raise ValueError(f"text must be a non-blank string of at most {MAX_TURN_CHARACTERS} characters")
     with call.runtime.store.write() as conn:
         assistant = assistants.load(conn, call, assistant_id)
-        session = sessions.load(conn, call, assistant, session_id)
+        # Locked: turns of one session are taken one at a time, so no content is recommended twice.
+        session = resources.load_locked(conn, call, SESSION, session_id, assistant)
         now = call.now()
         TRANSCRIPT_TURN.repo.insert(
             conn,
@@ -151,7 +148,7 @@ def _recommend(
             },
         )
         ids.append(recommendation_id)
-    call.runtime.signals.notify(conn, channel(session.id))
+    call.runtime.signals.notify(conn, channels.recommendations(session.id))
     return _trigger(trigger_id, "ISSUE_DETECTION", query, ids)
 
 
@@ -179,7 +176,7 @@ def get_recommendations(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     subscription = None
     if call.may_wait and wait > 0:
         # Subscribed before the queue is read: a recommendation committed in between still wakes it.
-        subscription = call.runtime.signals.subscribe(channel(_session_key(params)))
+        subscription = call.runtime.signals.subscribe(channels.recommendations(_session_key(params)))
     try:
         with call.runtime.store.read() as conn:
             _assistant, session = sessions.load_with_assistant(conn, call, params)
@@ -199,7 +196,11 @@ def get_recommendations(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                 t.id: t
                 for t in RECOMMENDATION_TRIGGER.repo.where_in(conn, "id", {r.trigger_id for r in rows})
             }
-        if not rows and subscription is not None and subscription.channel == channel(session.id):
+        if (
+            not rows
+            and subscription is not None
+            and subscription.channel == channels.recommendations(session.id)
+        ):
             raise Suspend(subscription, wait)
     except Suspend:
         raise
@@ -265,10 +266,16 @@ def put_feedback(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         assistant = assistants.load(conn, call, params["assistantId"])
         family = TARGETS.get(target_type)  # MESSAGE targets come with conversations: none exist yet
         target = family.repo.find_any(conn, target_id) if family is not None else None
-        if target is None or target.assistant_id != assistant.id or target.account != call.account:
+        if (
+            family is None
+            or target is None
+            or target.assistant_id != assistant.id
+            or target.account != call.account
+        ):
             raise not_found(
                 f"{target_type.capitalize()} not found in assistant {assistant.id}: {target_id}", target_id
             )
+        family.repo.lock(conn, target_id)  # one feedback row per target, however many write at once
         values = {
             "target_type": target_type,
             "content_feedback": params["contentFeedback"],

@@ -26,9 +26,9 @@ def with_replica_key(
     key = params["replicaKmsKey"]
     encryption = dict(config.get(ENCRYPTION) or {})
     keys = list(encryption.get("replicaKmsKeys") or [])
+    if idempotency.replayed_resource(conn, call, params) == owner_id:  # a retry: answered again
+        return None
     if any(existing.get("arn") == key["arn"] for existing in keys):
-        if idempotency.replayed_resource(conn, call, params) == owner_id:
-            return None
         raise conflict(f"Replica key {key['arn']} is already registered for {owner} {owner_id}")
     if len(keys) >= MAX_REPLICA_KEYS:
         raise validation_error(f"A {owner} has at most {MAX_REPLICA_KEYS} replica keys")

@@ -97,6 +97,15 @@ def load(conn: Connection, call: Call, family: Family, value: str, parent: Any =
     return row
 
 
+def load_locked(conn: Connection, call: Call, family: Family, value: str, parent: Any = None) -> Any:
+    """As `load`, then locked until commit and read again: for a read-modify-write of the row
+    (a configuration merged, a list appended) that a concurrent writer must not undo. PostgreSQL
+    locks the row; SQLite's writers already run one at a time."""
+    row = load(conn, call, family, value, parent)
+    family.repo.lock(conn, row.id)
+    return family.repo.find_any(conn, row.id)
+
+
 def _ids_below(family: Family, parent: Any) -> tuple[str, ...]:
     """The ARN ids that precede a row's own id, given its parent row (none at the top level)."""
     return PARENTS[family.key].ids_of(parent) if parent is not None else ()
@@ -176,7 +185,8 @@ def check_name(
     parent_id = parent.id if parent is not None else None
     if family.repo.name_taken(conn, call.account, call.region, parent_id, name, except_id=except_id):
         where = f" in {PARENTS[family.key].label.lower()} {parent_id}" if parent_id else ""
-        raise conflict(f"A {family.label.lower()} named {name} already exists{where}")
+        article = "An" if family.label[0] in "AEIOU" else "A"
+        raise conflict(f"{article} {family.label.lower()} named {name} already exists{where}")
 
 
 def insert(

@@ -35,10 +35,14 @@ def load(conn: Connection, call: Call, assistant: Any, session_id_or_arn: str) -
     return resources.load(conn, call, SESSION, session_id_or_arn, assistant)
 
 
-def load_with_assistant(conn: Connection, call: Call, params: dict[str, Any]) -> tuple[Any, Any]:
-    """The request's assistant and session (`assistantId`, `sessionId`)."""
+def load_with_assistant(
+    conn: Connection, call: Call, params: dict[str, Any], *, locked: bool = False
+) -> tuple[Any, Any]:
+    """The request's assistant and session (`assistantId`, `sessionId`); `locked` for an update
+    of the session (`resources.load_locked`)."""
     assistant = assistants.load(conn, call, params["assistantId"])
-    return assistant, load(conn, call, assistant, params["sessionId"])
+    load_session = resources.load_locked if locked else resources.load
+    return assistant, load_session(conn, call, SESSION, params["sessionId"], assistant)
 
 
 def session_arn(call: Call, row: Any) -> str:
@@ -122,8 +126,12 @@ def get_session(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("UpdateSession")
 def update_session(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     _check_tag_filter(params)
+    if params.get(REMOVE_ORCHESTRATORS) and "orchestratorConfigurationList" in params:
+        raise validation_error(
+            f"orchestratorConfigurationList and {REMOVE_ORCHESTRATORS} cannot be given together"
+        )
     with call.runtime.store.write() as conn:
-        assistant, row = load_with_assistant(conn, call, params)
+        assistant, row = load_with_assistant(conn, call, params, locked=True)
         values: dict[str, Any] = {"config": _config(params, row.config), "modified_at": call.now()}
         if "description" in params:
             values["description"] = params["description"]
@@ -135,9 +143,7 @@ def update_session(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def update_session_data(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     namespace = params.get("namespace", NAMESPACE)
     with call.runtime.store.write() as conn:
-        _assistant, row = load_with_assistant(conn, call, params)
-        SESSION.repo.lock(conn, row.id)
-        row = SESSION.repo.find_any(conn, row.id)
+        _assistant, row = load_with_assistant(conn, call, params, locked=True)
         values = dict(row.data.get(namespace, {}))
         for item in params["data"]:
             values[item["key"]] = item["value"]["stringValue"]

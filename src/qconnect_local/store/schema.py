@@ -46,6 +46,17 @@ def _resource(*, parent: str | None = "knowledge_base_id", id_length: int = 36) 
     return columns
 
 
+def _row(*parents: str) -> list[Column[Any]]:
+    """The columns of a row that belongs to a resource but is no resource itself (no id of its
+    own, never addressed by ARN): its paging key, scope and the ids of its parents."""
+    return [
+        Column("seq", SeqType, primary_key=True, autoincrement=True),
+        Column("account", String(12), nullable=False),
+        Column("region", String(32), nullable=False),
+        *(Column(parent, String(36), nullable=False) for parent in parents),
+    ]
+
+
 def _job(*, added_later: bool = False) -> list[Column[Any]]:
     """The worker's columns on a row with asynchronous work (worker.claims), and the control
     plane's: keep the job in its transitional status (`hold_until`), end it failed (`force_failure`).
@@ -234,11 +245,7 @@ content_associations = Table(
 passages = Table(
     "passages",
     metadata,
-    Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("account", String(12), nullable=False),
-    Column("region", String(32), nullable=False),
-    Column("knowledge_base_id", String(36), nullable=False),
-    Column("content_id", String(36), nullable=False),
+    *_row("knowledge_base_id", "content_id"),
     Column("position", Integer, nullable=False),  # order within the content, from 0
     Column("start_offset", Integer, nullable=False),
     Column("end_offset", Integer, nullable=False),
@@ -305,11 +312,7 @@ sessions = Table(
 transcript_turns = Table(
     "transcript_turns",
     metadata,
-    Column("seq", SeqType, primary_key=True, autoincrement=True),
-    Column("account", String(12), nullable=False),
-    Column("region", String(32), nullable=False),
-    Column("assistant_id", String(36), nullable=False),
-    Column("session_id", String(36), nullable=False),
+    *_row("assistant_id", "session_id"),
     Column("participant", String(16), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
