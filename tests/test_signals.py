@@ -117,7 +117,7 @@ def test_two_thousand_async_waiters_on_one_loop_wake_only_on_their_channel(
 ) -> None:
     hot, cold = new_channel(), new_channel()
     subscriptions = [signals.subscribe(hot if i % 2 else cold) for i in range(2000)]
-    timeout = 0.6
+    timeout = 2.0  # far above a wake-up's latency, even on a loaded machine
 
     async def waiter(subscription: signals_module.Subscription) -> tuple[str, bool, float]:
         woke = await subscription.wait_async(timeout)
@@ -135,7 +135,7 @@ def test_two_thousand_async_waiters_on_one_loop_wake_only_on_their_channel(
     hot_results = [(woke, at) for channel, woke, at in results if channel == hot]
     cold_results = [(woke, at) for channel, woke, at in results if channel == cold]
     assert len(hot_results) == len(cold_results) == 1000
-    assert all(woke and at - sent < 0.5 for woke, at in hot_results)
+    assert all(woke and at - sent < 1.5 for woke, at in hot_results)
     assert all(not woke and at - started >= timeout * 0.9 for woke, at in cold_results)
     for subscription in subscriptions:
         subscription.close()

@@ -50,13 +50,12 @@ ContentFilter = Callable[[Any, Mapping[str, str]], bool]  # (content fields, tag
 @dataclass(frozen=True, slots=True)
 class Found:
     """One passage found: the hit, its relevance, its content, and the text retrieval returns
-    (a hierarchical passage's parent, else the passage) with the query's words in it."""
+    (a hierarchical passage's parent, else the passage)."""
 
     hit: PassageHit
     relevance: float
     content: Any  # (id, knowledge_base_id, title, source_url, status)
     text: str
-    highlights: tuple[tuple[int, int], ...]
 
 
 def search(
@@ -79,6 +78,7 @@ def search(
         kb_ids,
         top_k=CANDIDATES,
         content_ids=content_ids,
+        highlight=False,  # only the results shown get highlights (`document`)
     )
     ranked = engine.rank(search_passages(conn, passage_query), terms)
     cards = retrieval_store.content_cards(conn, {hit.content_id for hit, _ in ranked})
@@ -89,14 +89,10 @@ def search(
     ]
     spans = {hit: span for hit, _ in ranked if (span := _parent_span(hit)) is not None}
     parents = retrieval_store.text_spans(conn, set(spans.values()))
-    wanted = frozenset(word for term in terms for word in engine.variants(term))
     found = []
     for hit, score in ranked:
-        text, marks = hit.text, hit.highlights
-        if hit in spans and spans[hit] in parents:
-            text = parents[spans[hit]]
-            marks = highlights(text, wanted)
-        found.append(Found(hit, score, cards[hit.content_id], text, marks))
+        text = parents.get(spans[hit], hit.text) if hit in spans else hit.text
+        found.append(Found(hit, score, cards[hit.content_id], text))
     return found
 
 
@@ -157,7 +153,7 @@ def content_reference(call: Call, found: Found, kb_type: str) -> dict[str, Any]:
 
 def document(call: Call, found: Found, terms: Collection[str], kb_type: str) -> dict[str, Any]:
     """Document: the content's reference, its title and an excerpt, each with the query's words."""
-    excerpt, marks = engine.excerpt(found.text, found.highlights)
+    excerpt, marks = engine.excerpt(found.text, highlights(found.text, terms))
     title = found.content.title
     return {
         "contentReference": content_reference(call, found, kb_type),
@@ -279,18 +275,10 @@ def query_assistant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         results = []
         now = call.now()
         _forget_old_results(conn, assistant, now)
-        for item in page:
-            result_id = str(uuid.uuid4())
-            QUERY_RESULT.repo.insert(
-                conn,
-                {
-                    "id": result_id,
-                    "account": call.account,
-                    "region": call.region,
-                    "assistant_id": assistant.id,
-                    "created_at": now,
-                },
-            )
+        result_ids = [str(uuid.uuid4()) for _ in page]
+        owner = {"account": call.account, "region": call.region, "assistant_id": assistant.id}
+        QUERY_RESULT.repo.insert_many(conn, [{"id": rid, **owner, "created_at": now} for rid in result_ids])
+        for result_id, item in zip(result_ids, page, strict=True):
             data = content_data(call, item, terms, types[item.content.knowledge_base_id])
             results.append({"resultId": result_id, "type": KNOWLEDGE_CONTENT, **data})
     more = start + size < len(found)

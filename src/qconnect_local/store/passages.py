@@ -138,6 +138,9 @@ class PassageQuery:
     top_k: int = 10
     # Restrict to these contents (the service computes them from tag and metadata filters).
     content_ids: Collection[str] | None = None
+    # Compute each hit's highlights (False: () for all; a caller that ranks many hits and shows
+    # a few computes them for those).
+    highlight: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +281,7 @@ def search_passages(conn: Connection, query: PassageQuery) -> list[PassageHit]:
             parent_end=row.parent_end,
             text=row.text,
             score=float(row.score),
-            highlights=highlights(row.text, wanted),
+            highlights=highlights(row.text, wanted) if query.highlight else (),
         )
         for row in conn.execute(text(sql), params)
     ]
