@@ -247,7 +247,7 @@ def test_a_huge_value_is_shortened_in_the_message() -> None:
     row = one(row_with(Name="n" * 1_000_000))
     (message,) = row.errors
     assert message.startswith("Name: Value 'nnnn")
-    assert "...' (1000000 characters) at 'name' failed to satisfy constraint" in message
+    assert "... (1000000 characters)' at 'name' failed to satisfy constraint" in message
     assert len(message) < 500
 
 

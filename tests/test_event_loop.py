@@ -35,10 +35,7 @@ def settings(request: pytest.FixtureRequest) -> Iterator[Settings]:
     if request.param == "sqlite":
         yield Settings(run_worker=False)
         return
-    reason = postgres.unreachable_reason()
-    if reason is not None:
-        postgres.skip_or_fail(reason)
-    with postgres.temporary_database() as url:
+    with postgres.required_database() as url:
         yield Settings(database_url=url, run_worker=False)
 
 

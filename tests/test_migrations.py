@@ -35,10 +35,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'qconnect.sqlite3'}"
         return
-    reason = postgres.unreachable_reason()
-    if reason is not None:
-        postgres.skip_or_fail(reason)
-    with postgres.temporary_database("qconnect_migrations") as url:
+    with postgres.required_database("qconnect_migrations") as url:
         yield url
 
 

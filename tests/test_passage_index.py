@@ -39,10 +39,7 @@ FILLER = [f"filler passage number {n} about nothing in particular" for n in rang
 
 @pytest.fixture(scope="module")
 def postgres_store() -> Iterator[Store]:
-    reason = postgres.unreachable_reason()
-    if reason is not None:
-        postgres.skip_or_fail(reason)
-    with postgres.temporary_database("qconnect_passages") as url:
+    with postgres.required_database("qconnect_passages") as url:
         store = Store(url)  # migrated: qconnect_fold (0003), perhaps the passages table already
         with store.write() as conn:
             schema.passages.create(conn, checkfirst=True)

@@ -35,10 +35,7 @@ OWN_ROWS = 160  # names found in one file only
 
 @pytest.fixture
 def database() -> Iterator[str]:
-    reason = postgres.unreachable_reason()
-    if reason is not None:
-        postgres.skip_or_fail(reason)
-    with postgres.temporary_database("qconnect_scale") as url:
+    with postgres.required_database("qconnect_scale") as url:
         yield url
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
@@ -46,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--enforce-sigv4", action="store_true", default=None, help="verify SigV4 signatures")
     serve.add_argument(
         "--credentials", type=parse_credentials, help="AKID:SECRET[,AKID:SECRET] for --enforce-sigv4"
+    )
+    serve.add_argument(
+        "--control-token",
+        type=_control_token,
+        help="the operator's token for /_qconnect/ under --enforce-sigv4, sent as"
+        " 'Authorization: Bearer TOKEN' (without it the control plane is closed, health aside)",
     )
     serve.add_argument("--knowledge-base-quota", type=int, help="knowledge bases per account and region (10)")
     serve.add_argument("--quick-response-quota", type=int, help="quick responses per knowledge base (1000)")
@@ -95,6 +102,38 @@ def _blob_url(value: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
+def _control_token(value: str) -> str:
+    if not value.strip() or not value.isascii() or not value.isprintable() or " " in value:
+        raise argparse.ArgumentTypeError("a control token is printable ASCII without spaces, and not empty")
+    return value
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and 127.0.0.0/8 or ::1 addresses; any other name or address is not."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def exposure_warning(host: str, settings: Settings) -> str | None:
+    """The start-up warning for a server anyone on the network may control; None if there is none."""
+    if settings.enforce_sigv4 or is_loopback(host):
+        return None
+    return (
+        f"qconnect-local: WARNING: listening on {host}, not only loopback, without --enforce-sigv4:"
+        " anyone who can reach the port can read and delete every account's data and reset the server.\n"
+        "qconnect-local: bind 127.0.0.1, or add --enforce-sigv4 --credentials AKID:SECRET --control-token"
+        " TOKEN (see docs/deploy.md)."
+    )
+
+
 _SETTING_FLAGS = (
     "data_dir",
     "database_url",
@@ -105,6 +144,7 @@ _SETTING_FLAGS = (
     "default_region",
     "enforce_sigv4",
     "credentials",
+    "control_token",
     "knowledge_base_quota",
     "quick_response_quota",
     "content_quota",
@@ -129,16 +169,22 @@ def serve(args: argparse.Namespace) -> None:
     from qconnect_local.protocol.router import default_router
     from qconnect_local.runtime import Runtime
     from qconnect_local.server.app import App
+    from qconnect_local.server.limits import raise_descriptor_limit, uvicorn_options
 
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    runtime = Runtime(settings_from(args))
+    settings = settings_from(args)
+    raise_descriptor_limit()  # before the connection cap is computed from it
+    runtime = Runtime(settings)
     default_router()  # build routes before the first request, not during it
     print(
         f"qconnect-local {__version__} on http://{args.host}:{args.port} (store: {runtime.store.url})",
         flush=True,
     )
+    warning = exposure_warning(args.host, settings)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     try:
         uvicorn.run(
             App(runtime),
@@ -146,7 +192,7 @@ def serve(args: argparse.Namespace) -> None:
             port=args.port,
             log_level=args.log_level,
             access_log=False,
-            http="httptools",
+            **uvicorn_options(settings),  # httptools with header, timeout and connection limits
             loop="uvloop" if sys.platform != "win32" else "asyncio",
             lifespan="on",
         )
@@ -172,6 +218,7 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from qconnect_local.store.integrity import StoreUnusable
     from qconnect_local.store.migrate import StoreTooNew
 
     args = build_parser().parse_args(argv)
@@ -180,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             serve(args)
         elif args.command == "worker":
             worker(args)
-    except StoreTooNew as refused:
+    except (StoreTooNew, StoreUnusable) as refused:  # one line naming the store and the problem
         print(f"qconnect-local: {refused}", file=sys.stderr, flush=True)
         sys.exit(2)
 

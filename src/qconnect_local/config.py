@@ -21,6 +21,9 @@ class Settings:
     public_url: str | None = None  # base for signed links; default: the request's Host
     enforce_sigv4: bool = False
     credentials: dict[str, str] = field(default_factory=dict)  # access key id -> secret, for --enforce-sigv4
+    # The operator's token for the control plane (`/_qconnect/`, health aside) under
+    # --enforce-sigv4, sent as `Authorization: Bearer <token>`; None: the control plane is closed.
+    control_token: str | None = field(default=None, repr=False)
     knowledge_base_quota: int = 10
     quick_response_quota: int = 1000
     content_quota: int = 5000  # contents per knowledge base (AWS default)
@@ -38,6 +41,15 @@ class Settings:
     # this much memory, or the content ends *_FAILED with the reason.
     read_timeout_seconds: int = 60
     read_memory_mb: int = 1024
+    # Bounded requests: what one client can make the server hold (server/limits.py explains each).
+    # The largest body any API call or control request needs (signed PUTs: max_upload_bytes).
+    max_request_bytes: int = 10 * 1024 * 1024
+    max_header_bytes: int = 64 * 1024  # the request line and header section of one request
+    max_header_count: int = 100
+    header_timeout_seconds: int = 10  # from connecting (or a request's first byte) to its last header
+    body_timeout_seconds: int = 20  # longest silence while a request body is being received
+    idle_timeout_seconds: int = 5  # an idle keep-alive connection is closed after this
+    max_connections: int = 10_000  # waiting long polls count; beyond: idle ones make room, health answers
     # Check every handler output against the model's output shape: the test suite's mode, on by
     # the variable even for Settings built in code (an output that does not fit answers 500).
     strict_outputs: bool = field(default_factory=lambda: _flag(os.environ.get(ENV_PREFIX + "STRICT_OUTPUTS")))

@@ -15,6 +15,7 @@ import, a knowledge base delete) hold the store's write transaction.
 from __future__ import annotations
 
 import io
+import logging
 import secrets
 import tempfile
 from collections.abc import Iterator
@@ -26,9 +27,12 @@ from sqlalchemy import ColumnElement, Engine, and_, create_engine, delete, event
 from sqlalchemy.engine import make_url
 
 from qconnect_local.store import Store, schema
+from qconnect_local.store.integrity import prepare_sqlite_file
 
 CHUNK_SIZE = 1024 * 1024
 STAGING = ".partial-"
+
+log = logging.getLogger("qconnect_local.blobs")
 
 objects = schema.blob_objects
 chunk_rows = schema.blob_chunks
@@ -51,9 +55,13 @@ class _DatabaseWriter:
         self._buffer += data
         self._size += len(data)
         size = self._blobs.chunk_size
-        while len(self._buffer) >= size:
-            self._insert(bytes(self._buffer[:size]))
-            del self._buffer[:size]
+        try:
+            while len(self._buffer) >= size:
+                self._insert(bytes(self._buffer[:size]))
+                del self._buffer[:size]
+        except BaseException:  # a full disk, a lost connection: leave no staging rows behind
+            self.abort()
+            raise
         return len(data)
 
     def _insert(self, data: bytes) -> None:
@@ -62,28 +70,40 @@ class _DatabaseWriter:
         self._chunks += 1
 
     def commit(self) -> None:
-        if self._buffer:
-            self._insert(bytes(self._buffer))
-            self._buffer.clear()
-        self._open = False
-        with self._blobs.engine.begin() as conn:
-            conn.execute(delete(objects).where(objects.c.key == self._key))
-            conn.execute(delete(chunk_rows).where(chunk_rows.c.key == self._key))
-            conn.execute(update(chunk_rows).where(chunk_rows.c.key == self._staging).values(key=self._key))
-            conn.execute(
-                insert(objects).values(
-                    key=self._key, size=self._size, chunks=self._chunks, created_at=datetime.now(UTC)
+        if not self._open:
+            raise ValueError("commit of a committed or aborted blob writer")
+        try:
+            if self._buffer:
+                self._insert(bytes(self._buffer))
+                self._buffer.clear()
+            with self._blobs.engine.begin() as conn:
+                conn.execute(delete(objects).where(objects.c.key == self._key))
+                conn.execute(delete(chunk_rows).where(chunk_rows.c.key == self._key))
+                conn.execute(
+                    update(chunk_rows).where(chunk_rows.c.key == self._staging).values(key=self._key)
                 )
-            )
+                conn.execute(
+                    insert(objects).values(
+                        key=self._key, size=self._size, chunks=self._chunks, created_at=datetime.now(UTC)
+                    )
+                )
+        except BaseException:  # rolled back: the staging rows are still ours to remove
+            self.abort()
+            raise
+        self._open = False
 
     def abort(self) -> None:
+        """Remove the staging rows; never raises (it runs while another error is on its way)."""
         if not self._open:
             return
         self._open = False
         self._buffer.clear()
         if self._chunks:
-            with self._blobs.engine.begin() as conn:
-                conn.execute(delete(chunk_rows).where(chunk_rows.c.key == self._staging))
+            try:
+                with self._blobs.engine.begin() as conn:
+                    conn.execute(delete(chunk_rows).where(chunk_rows.c.key == self._staging))
+            except Exception as error:  # deleting the folder, or a later delete of it, removes them
+                log.warning("could not remove the staging rows of blob %s: %s", self._key, error)
 
 
 class _ChunkReader(io.RawIOBase):
@@ -124,10 +144,26 @@ class _ChunkReader(io.RawIOBase):
 class DatabaseBlobStore:
     def __init__(self, store: Store, *, chunk_size: int = CHUNK_SIZE) -> None:
         self.chunk_size = chunk_size
-        self._owns_engine = store.dialect == "sqlite"
-        self.engine = _sqlite_engine(store) if self._owns_engine else store.engine
-        if self._owns_engine:
+        sqlite = store.dialect == "sqlite"
+        self.engine = _sqlite_engine(store) if sqlite else _postgresql_engine(store)
+        if sqlite:
             schema.metadata.create_all(self.engine, tables=[objects, chunk_rows])
+            self.sweep()
+
+    def sweep(self) -> int:
+        """Remove the staging rows of writers that died (SQLite only); how many.
+
+        An SQLite store has one process (as the worker's claims assume), so at its start every
+        staging row is a dead writer's. On PostgreSQL a replica or worker may be writing right
+        now: there, a dead writer's rows go with its blob's folder (`delete_prefix`).
+        """
+        with self.engine.begin() as conn:
+            removed = conn.execute(
+                delete(chunk_rows).where(chunk_rows.c.key.contains(STAGING, autoescape=True))
+            ).rowcount
+        if removed:
+            log.info("removed %d staging chunk(s) left by interrupted blob writes", removed)
+        return int(removed or 0)
 
     def writer(self, key: str) -> _DatabaseWriter:
         return _DatabaseWriter(self, key)
@@ -171,8 +207,17 @@ class DatabaseBlobStore:
         return or_(column == folder, and_(ranged >= folder + "/", ranged < folder + "0"))
 
     def close(self) -> None:
-        if self._owns_engine:
-            self.engine.dispose()
+        self.engine.dispose()
+
+
+def _postgresql_engine(store: Store) -> Engine:
+    """A pool of the blob store's own on the store's database. Never the store's pool: a service
+    transaction that checks an upload's file while it holds a store connection (and perhaps a
+    lock other transactions queue on, each holding a connection) would otherwise wait for a
+    connection that only those queued transactions can give back."""
+    return create_engine(
+        store.engine.url, pool_size=4, max_overflow=12, pool_pre_ping=True, pool_recycle=1800
+    )
 
 
 def _sqlite_engine(store: Store) -> Engine:
@@ -183,6 +228,7 @@ def _sqlite_engine(store: Store) -> Engine:
         path = Path(f"{database}-blobs")
     else:
         path = Path(tempfile.mkdtemp(prefix="qconnect-blobs-")) / "blobs.sqlite3"
+    prepare_sqlite_file(path)  # checked like the store's own file, and created 0600
     engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30})
     event.listen(engine, "connect", _sqlite_connect)
     return engine

@@ -8,12 +8,15 @@ still get this server's own signed links: the bucket is never exposed to them.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 from typing import Any, BinaryIO, cast
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+log = logging.getLogger("qconnect_local.blobs")
 
 PART_SIZE = 8 * 1024 * 1024  # S3 wants parts of at least 5 MiB (all but the last)
 DELETE_BATCH = 1000  # the most keys one DeleteObjects accepts
@@ -31,9 +34,13 @@ class _S3Writer:
 
     def write(self, data: bytes) -> int:
         self._buffer += data
-        while len(self._buffer) >= self._part_size:
-            self._upload_part(bytes(self._buffer[: self._part_size]))
-            del self._buffer[: self._part_size]
+        try:
+            while len(self._buffer) >= self._part_size:
+                self._upload_part(bytes(self._buffer[: self._part_size]))
+                del self._buffer[: self._part_size]
+        except BaseException:  # leave no unfinished multipart upload behind
+            self.abort()
+            raise
         return len(data)
 
     def _upload_part(self, data: bytes) -> None:
@@ -46,21 +53,30 @@ class _S3Writer:
         self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
     def commit(self) -> None:
-        if self._upload_id is None:
-            self._client.put_object(**self._target, Body=bytes(self._buffer))
-        else:
-            if self._buffer:
-                self._upload_part(bytes(self._buffer))
-            self._client.complete_multipart_upload(
-                **self._target, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
-            )
+        try:
+            if self._upload_id is None:
+                self._client.put_object(**self._target, Body=bytes(self._buffer))
+            else:
+                if self._buffer:
+                    self._upload_part(bytes(self._buffer))
+                self._client.complete_multipart_upload(
+                    **self._target, UploadId=self._upload_id, MultipartUpload={"Parts": self._parts}
+                )
+        except BaseException:
+            self.abort()
+            raise
         self._buffer.clear()
+        self._upload_id = None  # completed: nothing left for abort() to undo
 
     def abort(self) -> None:
+        """Abandon the multipart upload, if any; never raises (it runs while another error is on its way)."""
         self._buffer.clear()
-        if self._upload_id is not None:
-            self._client.abort_multipart_upload(**self._target, UploadId=self._upload_id)
-            self._upload_id = None
+        upload_id, self._upload_id = self._upload_id, None
+        if upload_id is not None:
+            try:
+                self._client.abort_multipart_upload(**self._target, UploadId=upload_id)
+            except Exception as error:  # the bucket's lifecycle rule for unfinished uploads removes it
+                log.warning("could not abort the multipart upload of %s: %s", self._target["Key"], error)
 
 
 class _BodyReader(io.RawIOBase):

@@ -63,3 +63,23 @@ def not_implemented(operation: str) -> ServiceError:
 
 def internal_error() -> ServiceError:
     return ServiceError("InternalServerException", "An internal error occurred.", status=500)
+
+
+def request_too_large(limit: int) -> ServiceError:
+    """A request body over the server's limit (`max_request_bytes`), refused before it is read."""
+    return ServiceError(
+        "RequestEntityTooLarge",
+        f"The request body is larger than this server accepts ({limit} bytes).",
+        status=413,
+    )
+
+
+QUOTED_PREFIX = 256  # characters of an offending value an error message repeats
+
+
+def quoted(text: str, limit: int = QUOTED_PREFIX) -> str:
+    """`text` as an error message repeats it: whole if short, else its first `limit` characters
+    and how long it was, so that a huge value can never make a huge reply."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"

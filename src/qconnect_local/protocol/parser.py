@@ -30,12 +30,19 @@ from urllib.parse import parse_qsl
 from botocore.model import OperationModel, Shape
 
 from qconnect_local.protocol.compiled import CompiledCache
-from qconnect_local.protocol.errors import ServiceError, serialization_error
+from qconnect_local.protocol.errors import ServiceError, quoted, serialization_error
 from qconnect_local.protocol.http import Request
 
 MAX_NESTING = 100  # JSON levels; the model's deepest non-recursive input nests 12
 _RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+# Numbers are bounded before they are converted: Python's int() refuses more than 4,300 digits
+# with a ValueError, and takes time quadratic in the digits below that. No model integer has
+# more than 19 digits; a JSON body's integers (documents included) may have up to
+# MAX_JSON_INTEGER_DIGITS. Beyond, the request is a SerializationException, like any other
+# number out of its type's range.
+MAX_TEXT_INTEGER_DIGITS = 19
+MAX_JSON_INTEGER_DIGITS = 64
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 Converter = Callable[[Any, str, int], Any]  # (JSON value, path, depth) -> parameter value
@@ -151,18 +158,22 @@ def _from_text(shape: Shape, text: str, path: str) -> Any:
     kind = shape.type_name
     if kind in ("integer", "long"):
         if not _INTEGER_TEXT.fullmatch(text):
-            raise serialization_error(f"Value '{text}' at '{path}' is not a valid integer")
-        return _in_range(kind, int(text), path)
+            raise serialization_error(f"Value '{quoted(text)}' at '{path}' is not a valid integer")
+        sign = "-" if text.startswith("-") else ""
+        digits = text.lstrip("+-").lstrip("0") or "0"
+        if len(digits) > MAX_TEXT_INTEGER_DIGITS:
+            raise _out_of_range(kind, text, path)
+        return _in_range(kind, int(sign + digits), path)
     if kind in ("float", "double"):
         try:
             number = float(text)
         except ValueError as exc:
-            raise serialization_error(f"Value '{text}' at '{path}' is not a valid number") from exc
+            raise serialization_error(f"Value '{quoted(text)}' at '{path}' is not a valid number") from exc
         return _finite(number, path)
     if kind == "boolean":
         if text in ("true", "false"):
             return text == "true"
-        raise serialization_error(f"Value '{text}' at '{path}' is not a valid boolean")
+        raise serialization_error(f"Value '{quoted(text)}' at '{path}' is not a valid boolean")
     if kind == "timestamp":
         return _timestamp(text, path)
     return text
@@ -175,7 +186,13 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+def _bounded_int(text: str) -> int:
+    if len(text) - text.startswith("-") > MAX_JSON_INTEGER_DIGITS:
+        raise ValueError(f"an integer has more than {MAX_JSON_INTEGER_DIGITS} digits")
+    return int(text)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_int=_bounded_int)
 
 
 def _json_body(body: bytes) -> dict[str, Any]:
@@ -228,8 +245,12 @@ def _json_type_ok(kind: str, value: Any) -> bool:
 def _in_range(kind: str, number: int, path: str) -> int:
     low, high = _RANGES[kind]
     if not low <= number <= high:
-        raise serialization_error(f"Value '{number}' at '{path}' is out of range for type {kind}")
+        raise _out_of_range(kind, str(number), path)
     return number
+
+
+def _out_of_range(kind: str, text: str, path: str) -> ServiceError:
+    return serialization_error(f"Value '{quoted(text)}' at '{path}' is out of range for type {kind}")
 
 
 def _finite(number: float, path: str) -> float:
@@ -266,7 +287,9 @@ def _timestamp(value: Any, path: str) -> datetime:
             parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError) as exc:
-        raise serialization_error(f"Value '{value}' at '{path}' is not a valid timestamp") from exc
+        raise serialization_error(
+            f"Value '{quoted(str(value))}' at '{path}' is not a valid timestamp"
+        ) from exc
 
 
 def _base64(value: str, path: str) -> bytes:

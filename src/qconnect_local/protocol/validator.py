@@ -4,6 +4,9 @@ botocore checks only `required`, `min` and unions on the client, so this is wher
 about `max`, `pattern`, `enum` and ranges. All violations are collected and reported in one
 `ValidationException` worded like AWS's front door:
 `2 validation errors detected: Value 'x' at 'name' failed to satisfy constraint: Member must ...`.
+The message stays short whatever the request: a value is quoted up to `QUOTED_PREFIX`
+characters (then `... (N characters)`, or `(N items)` for a list or map), sensitive ones not at
+all, and the first `LISTED_ERRORS` violations are spelled out, then how many more there are.
 
 Each shape is compiled once into a checker closure (cached by shape name: in botocore
 constraints live on the target shape, never on the member reference), so the hot path is a
@@ -12,17 +15,21 @@ few comparisons. The model's patterns are unanchored: they match anywhere (`sear
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import reprlib
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import regex
 from botocore.model import Shape
 
 from qconnect_local.protocol.compiled import CompiledCache
-from qconnect_local.protocol.errors import ServiceError
+from qconnect_local.protocol.errors import QUOTED_PREFIX, ServiceError, quoted
 
 Checker = Callable[[Any, str, list[str]], None]
 REDACTED = "*** Sensitive Data Redacted ***"
+# At most this many violations are spelled out (the count is always the whole number): with each
+# value quoted short, the message stays small however many members a huge request gets wrong.
+LISTED_ERRORS = 20
 
 
 def validate(shape: Shape, value: Any) -> list[str]:
@@ -35,9 +42,10 @@ def validate(shape: Shape, value: Any) -> list[str]:
 def raise_for_errors(errors: list[str]) -> None:
     if errors:
         noun = "error" if len(errors) == 1 else "errors"
-        raise ServiceError(
-            "ValidationException", f"{len(errors)} validation {noun} detected: " + "; ".join(errors)
-        )
+        listed = "; ".join(errors[:LISTED_ERRORS])
+        if len(errors) > LISTED_ERRORS:
+            listed += f"; and {len(errors) - LISTED_ERRORS} more"
+        raise ServiceError("ValidationException", f"{len(errors)} validation {noun} detected: {listed}")
 
 
 def checker(shape: Shape) -> Checker:
@@ -45,17 +53,45 @@ def checker(shape: Shape) -> Checker:
 
 
 def _show(shape: Shape, value: Any) -> str:
+    """A value as a message quotes it: at most `QUOTED_PREFIX` characters of it (see `quoted`)."""
     if value is None:
         return "null"
     if shape.metadata.get("sensitive") or (isinstance(value, (list, dict)) and _holds_sensitive(shape)):
         return f"'{REDACTED}'"
     if isinstance(value, list):
-        return "'[" + ", ".join(str(v) for v in value) + "]'"
+        return "'[" + _items(map(_item, value), len(value)) + "]'"
     if isinstance(value, dict):
-        return "'{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}'"
+        return "'{" + _items((f"{_item(k)}={_item(v)}" for k, v in value.items()), len(value)) + "}'"
     if isinstance(value, bool):
         return f"'{str(value).lower()}'"
-    return f"'{value}'"
+    return f"'{quoted(str(value))}'"
+
+
+# Containers inside a quoted list or map, shown short without rendering them whole first.
+_NESTED = reprlib.Repr()
+_NESTED.maxstring = _NESTED.maxother = QUOTED_PREFIX
+_NESTED.maxlevel = 3
+_NESTED.maxlist = _NESTED.maxdict = _NESTED.maxtuple = _NESTED.maxset = 64
+
+
+def _item(value: Any) -> str:
+    return _NESTED.repr(value) if isinstance(value, (list, dict, tuple, set)) else quoted(str(value))
+
+
+def _items(parts: Iterable[str], count: int) -> str:
+    """`parts` joined by ", ", read only as far as the first `QUOTED_PREFIX` characters: a long
+    list or map is never rendered whole (a map's every bad key quotes the map)."""
+    shown: list[str] = []
+    size = 0
+    for part in parts:
+        shown.append(part)
+        size += len(part) + 2
+        if size > QUOTED_PREFIX:
+            break
+    text = ", ".join(shown)
+    if len(shown) == count and len(text) <= QUOTED_PREFIX:
+        return text
+    return f"{text[:QUOTED_PREFIX]}... ({count} items)"
 
 
 def _holds_sensitive(shape: Shape) -> bool:

@@ -10,6 +10,14 @@ and any operation that waits by design (long polling, `spec.waiting_operations`)
 passes are short: between them a long poll waits on the loop for its signal (`Suspend`), so
 thousands may wait at once without a thread each. The loop itself never blocks. The worker
 runs on threads of its own.
+
+A request body is bounded before anything else is done with the request (routing,
+authentication, parsing): by its `Content-Length` before a byte of it is read, and while it
+streams in (a chunked body has none), so no client can make the server hold more than
+`max_request_bytes` of it. Over the limit the answer is 413 `RequestEntityTooLarge` and the
+connection is closed, the rest of the body unread. Signed-link PUTs stream to their blob with
+a limit of their own (`max_upload_bytes`). The limits of the connection itself (headers,
+timeouts, how many) are the HTTP protocol's: see `server/limits.py`.
 """
 
 from __future__ import annotations
@@ -21,13 +29,14 @@ from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from qconnect_local.protocol.errors import ServiceError
+from qconnect_local.protocol.errors import ServiceError, request_too_large
 from qconnect_local.protocol.http import Request, Response
 from qconnect_local.protocol.router import default_router
+from qconnect_local.protocol.serializer import serialize_error
 from qconnect_local.runtime import Runtime
 from qconnect_local.server import blob_routes
 from qconnect_local.server.control import PREFIX, handle_control
-from qconnect_local.server.dispatch import handle_api
+from qconnect_local.server.dispatch import handle_api, new_request_id
 from qconnect_local.service.context import Suspend
 from qconnect_local.service.links import LinkError
 from qconnect_local.spec import waiting_operations
@@ -48,6 +57,9 @@ def base_url(runtime: Runtime, headers: dict[str, str], scheme: str) -> str:
 def route(runtime: Runtime, request: Request, scheme: str = "http") -> Response:
     """Any HTTP request to this server, whichever transport brought it; a long poll waits on the
     calling thread (the in-process mock's way; the ASGI app waits on its event loop instead)."""
+    limit = runtime.settings.max_request_bytes
+    if len(request.body) > limit and not blob_routes.is_blob_path(request.raw_path):
+        return too_large(limit)  # as the server would, though the body is in memory already
     deadline: float | None = None
     while True:
         answer = route_once(
@@ -74,11 +86,14 @@ def route_once(runtime: Runtime, request: Request, scheme: str, *, may_wait: boo
 
 
 class App:
-    def __init__(self, runtime: Runtime, write_threads: int = 8, waiting_threads: int = 64) -> None:
+    def __init__(self, runtime: Runtime, write_threads: int = 8, waiting_threads: int = 8) -> None:
         self.runtime = runtime
         # Writes may wait for the store's write lock (an import commits in one transaction), so
         # they run on threads: the event loop keeps serving reads, which never wait in WAL mode.
         self._writers = ThreadPoolExecutor(write_threads, thread_name_prefix="qconnect-write")
+        # Long polls' passes are short (the waits themselves are on the loop), so a few threads
+        # serve any number of them. Few on purpose: on PostgreSQL each thread keeps a connection
+        # of the store's pool (30), which these threads and the writers' must never exhaust.
         self._waiters = ThreadPoolExecutor(waiting_threads, thread_name_prefix="qconnect-wait")
         self._loop_reads = runtime.store.dialect == "sqlite"
 
@@ -99,7 +114,17 @@ class App:
         if blob_routes.is_blob_path(request.raw_path):
             await self._blob(request, receive, send)
             return
-        request.body = await _read_body(receive)
+        limit = self.runtime.settings.max_request_bytes
+        try:
+            if _declared_length(headers) > limit:
+                raise _TooLarge
+            body = await _read_body(receive, limit)
+        except _TooLarge:
+            await _send(send, too_large(limit))  # and uvicorn closes the connection (`Connection: close`)
+            return
+        if body is None:  # the client went away before its body was complete: nothing to answer
+            return
+        request.body = body
         scheme = scope.get("scheme", "http")
         await _send(send, await self._answer(request, scheme))
 
@@ -205,11 +230,41 @@ async def _drain(receive: Receive) -> None:
             return
 
 
-async def _read_body(receive: Receive) -> bytes:
+def too_large(limit: int) -> Response:
+    """The 413 for a body over `limit`, in AWS's JSON error shape; the connection then closes:
+    the rest of the body is never read."""
+    response = serialize_error(request_too_large(limit), new_request_id())
+    response.headers.append(("Connection", "close"))
+    return response
+
+
+class _TooLarge(Exception):
+    """A request body over `max_request_bytes`, declared or streamed."""
+
+
+def _declared_length(headers: dict[str, str]) -> int:
+    """The body's `Content-Length`; 0 without one. The parser has checked that it is digits (and
+    fits 64 bits), so this never converts an unbounded number."""
+    declared = headers.get("content-length", "").strip()
+    if not (declared.isascii() and declared.isdigit()):
+        return 0
+    return int(declared) if len(declared) <= 20 else 2**64
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, read as it arrives; `_TooLarge` as soon as more than `limit` bytes have
+    come (with or without a Content-Length); None if the client disconnected first."""
     chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
 

@@ -1,12 +1,19 @@
 """Who is calling, and (optionally) proof that they hold the secret.
 
-`parse_identity` runs on every request and only reads the SigV4 credential scope: the access
-key id picks the account (a 12-digit key id *is* the account, so tests can address several
-accounts without any setup) and the scope's region becomes the request's region.
+The access key id picks the account (a 12-digit key id *is* the account, so tests can address
+several accounts without any setup) and the credential scope's region becomes the request's
+region.
 
-`verify_sigv4` is the opt-in strict mode. It recomputes the signature exactly as botocore's
-`SigV4Auth` builds it for a non-S3 service and answers failures with the codes, statuses and
-messages AWS's front door uses, so SDK error handling behaves as it would against AWS.
+`verify_sigv4` is the opt-in strict mode (`--enforce-sigv4`). It recomputes the signature
+exactly as botocore's `SigV4Auth`/`SigV4QueryAuth` build it for a non-S3 service, answers
+failures with the codes, statuses and messages AWS's front door uses (so SDK error handling
+behaves as it would against AWS), and returns the `Signer` whose credential it verified: the
+identity is taken from nothing else, so no part of a request that the signature does not
+cover can choose the account. To that end the Authorization header and the presign query
+parameters are parsed strictly: a repeated or unknown component is rejected, not resolved.
+
+`parse_identity` is for the default, unchecked mode: it reads the same credential (header or
+presign query) leniently and never raises.
 """
 
 from __future__ import annotations
@@ -20,14 +27,20 @@ from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from urllib.parse import quote, unquote_plus
 
-__all__ = ["AuthError", "Identity", "parse_identity", "verify_sigv4"]
+__all__ = ["AuthError", "Identity", "Signer", "parse_identity", "verify_sigv4"]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
-MAX_SKEW = timedelta(minutes=5)
+# How far a header-signed request's X-Amz-Date may be from the service clock, either way: the
+# 15 minutes of AWS's SigV4 front door ("... (now - 15 min.)").
+MAX_SKEW_MINUTES = 15
+MAX_SKEW = timedelta(minutes=MAX_SKEW_MINUTES)
+# A presigned URL lives at most a week: SigV4 signing keys are valid for seven days.
+MAX_PRESIGN_EXPIRES = 604800
 
-_CREDENTIAL = "Credential="
-_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_HEADER_COMPONENTS = ("Credential", "SignedHeaders", "Signature")
+_CONTENT_SHA256 = "x-amz-content-sha256"
+_MESSAGE_QUOTE_LIMIT = 120  # characters of a client's value quoted back in an error message
 _QUERY_SAFE = "-_.~"
 _PATH_SAFE = "/~"
 
@@ -46,29 +59,55 @@ def is_account_id(value: str) -> bool:
     return len(value) == 12 and value.isascii() and value.isdigit()
 
 
-def parse_identity(authorization: str | None, default_account: str, default_region: str) -> Identity:
-    """Read key id and region from a SigV4 header; anything unexpected falls back to the defaults.
+def parse_identity(
+    authorization: str | None, default_account: str, default_region: str, query_string: str = ""
+) -> Identity:
+    """Read key id and region from the SigV4 credential; anything unexpected falls back to the defaults.
 
-    Never raises: identity is needed even when auth checking is off and the header is junk.
+    For the unchecked mode only (the checked one takes its identity from `verify_sigv4`). The
+    credential is the one `verify_sigv4` would check: the Authorization header's or, without
+    one, a presigned URL's `X-Amz-Credential`. Never raises: identity is needed even when auth
+    checking is off and the request is junk.
     """
-    if not authorization or not authorization.startswith(ALGORITHM):
-        return Identity(None, default_account, default_region)
-    start = authorization.find(_CREDENTIAL)
-    if start < 0:
-        return Identity(None, default_account, default_region)
-    start += len(_CREDENTIAL)
-    end = authorization.find(",", start)
-    scope = (authorization[start:] if end < 0 else authorization[start:end]).strip().split("/")
-    if len(scope) != 5:
+    credential: str | None
+    if authorization is not None and authorization.strip():
+        try:
+            credential = _header_components(authorization).get("Credential")
+        except AuthError:
+            credential = None
+    else:
+        values = _presign_params(query_string).get("X-Amz-Credential", [])
+        credential = values[0] if len(values) == 1 else None
+    scope = credential.strip().split("/") if credential else []
+    if len(scope) != 5 or not _is_key_id(scope[0]):
         return Identity(None, default_account, default_region)
     key_id, region = scope[0], scope[2]
-    # isascii() first: str.isdigit()/isalnum() also accept non-ASCII digits and letters.
-    if not (key_id.isascii() and key_id.isalnum()):
-        return Identity(None, default_account, default_region)
-    if not (region.isascii() and region.replace("-", "").isalnum()):
+    if not _is_region(region):
         region = default_region
-    account = key_id if is_account_id(key_id) else default_account
-    return Identity(key_id, account, region)
+    return Identity(key_id, key_id if is_account_id(key_id) else default_account, region)
+
+
+def _is_key_id(value: str) -> bool:
+    # isascii() first: str.isdigit()/isalnum() also accept non-ASCII digits and letters.
+    return value.isascii() and value.isalnum()
+
+
+def _is_region(value: str) -> bool:
+    """Letters, digits and dashes (`us-east-1`): what may go into an ARN as its region."""
+    return 0 < len(value) <= 64 and value.isascii() and value.replace("-", "").isalnum()
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """The credential whose signature `verify_sigv4` checked: the only source of a checked identity."""
+
+    access_key_id: str
+    region: str
+
+    def identity(self, default_account: str) -> Identity:
+        """A 12-digit key id is its own account; any other key works in the default account."""
+        account = self.access_key_id if is_account_id(self.access_key_id) else default_account
+        return Identity(self.access_key_id, account, self.region)
 
 
 class AuthError(Exception):
@@ -95,6 +134,13 @@ def _incomplete(message: str) -> AuthError:
 
 def _invalid(message: str) -> AuthError:
     return AuthError("InvalidSignatureException", message, 403)
+
+
+def _quoted(value: str) -> str:
+    """A client's value as an error message may quote it: a short prefix, never the whole of a huge one."""
+    if len(value) <= _MESSAGE_QUOTE_LIMIT:
+        return value
+    return value[:_MESSAGE_QUOTE_LIMIT] + "..."
 
 
 _MISMATCH = (
@@ -124,70 +170,39 @@ def verify_sigv4(
     now: datetime,
     *,
     service: str | None = "wisdom",
-) -> None:
-    """Raise `AuthError` unless the request carries a valid SigV4 signature by a known key.
+) -> Signer:
+    """The signer of a request carrying a valid SigV4 signature by a known key; `AuthError` otherwise.
 
     `raw_path` and `query_string` must be exactly as received (still percent-encoded, query
     without `?`); `headers` maps lower-case names to values; `now` is UTC (naive = UTC).
     `service` is the signing name the credential scope must name; None accepts any.
+    The returned `Signer` is the credential the signature was checked against, and so the only
+    thing a caller may take the account and region from.
     """
-    authorization = headers.get("authorization")
-    if authorization is not None and authorization.strip():
-        claim = _claim_from_header(authorization, headers)
-    elif "X-Amz-Algorithm=" in query_string:
-        claim = _claim_from_query(query_string)
-    else:
-        raise _missing_token()
-
-    scope = claim.credential.split("/")
-    if len(scope) != 5:
-        raise _incomplete(
-            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term,"
-            f" got '{claim.credential}'"
-        )
-    key_id, scope_date, region, scope_service, terminator = scope
-    secret = credentials.get(key_id)
-    if secret is None:
-        raise AuthError(
-            "UnrecognizedClientException", "The security token included in the request is invalid.", 403
-        )
-    if terminator != TERMINATOR:
-        raise _invalid(
-            f"Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{terminator}'."
-        )
-    if service is not None and scope_service != service:
-        raise _invalid(f"Credential should be scoped to correct service: '{service}'. ")
-
+    claim = _claim(query_string, headers)
+    key_id, scope_date, region, scope_service, secret = _check_scope(claim, credentials, service)
     request_time = _parse_timestamp(claim.timestamp)
     if scope_date != claim.timestamp[:8]:
         raise _invalid(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: "
-            f"'{scope_date}' != '{claim.timestamp[:8]}', from '{claim.timestamp}'."
+            f"'{_quoted(scope_date)}' != '{claim.timestamp[:8]}', from '{claim.timestamp}'."
         )
     _check_clock(request_time, claim.expires, _utc_naive(now))
 
-    presigned = claim.expires is not None
-    canonical_path = _canonical_path(raw_path)
+    signed_names = claim.signed_headers.split(";")
+    declared_hash = _declared_payload_hash(headers, signed_names)
+    body_hash = hashlib.sha256(body).hexdigest()
+    payload_hash = body_hash if declared_hash is None else declared_hash
     canonical_headers = "".join(
-        f"{name}:{' '.join(headers.get(name, '').split())}\n" for name in claim.signed_headers.split(";")
+        f"{name}:{' '.join(headers.get(name, '').split())}\n" for name in signed_names
     )
-    payload_hash = headers.get("x-amz-content-sha256")
-    if payload_hash is None:
-        payload_hash = hashlib.sha256(body).hexdigest() if body else _EMPTY_SHA256
     signing_key = _signing_key(secret, scope_date, region, scope_service)
+    prefix = "\n".join((method.upper(), _canonical_path(raw_path)))
+    suffix = "\n".join((canonical_headers, claim.signed_headers, payload_hash))
     scope_str = f"{scope_date}/{region}/{scope_service}/{TERMINATOR}"
 
     def matches(canonical_query: str) -> bool:
-        canonical_request = "\n".join(
-            (
-                method.upper(),
-                canonical_path,
-                canonical_query,
-                canonical_headers,
-                claim.signed_headers,
-                payload_hash,
-            )
-        )
+        canonical_request = f"{prefix}\n{canonical_query}\n{suffix}"
         string_to_sign = "\n".join(
             (
                 ALGORITHM,
@@ -203,48 +218,147 @@ def verify_sigv4(
     # botocore's clients send the query already in canonical encoding and sign it verbatim; other
     # signers (AWSRequest(params=...), other SDKs, '+' for space) sign the decoded-and-re-encoded
     # form. Try the verbatim form first; the second costs only when the first fails.
+    presigned = claim.expires is not None
     raw_query = _canonical_query_raw(query_string, presigned)
-    if matches(raw_query):
-        return
-    normalized_query = _canonical_query_normalized(query_string, presigned)
-    if normalized_query != raw_query and matches(normalized_query):
-        return
-    raise _invalid(_MISMATCH)
+    if not matches(raw_query):
+        normalized_query = _canonical_query_normalized(query_string, presigned)
+        if normalized_query == raw_query or not matches(normalized_query):
+            raise _invalid(_MISMATCH)
+    if declared_hash is not None and declared_hash != body_hash:
+        # Checked only once the signature holds, as AWS hashes the body after authenticating.
+        raise _content_sha256_mismatch()
+    return Signer(key_id, region)
+
+
+def _claim(query_string: str, headers: Mapping[str, str]) -> _Claim:
+    """The one signature a request carries: in its Authorization header or in its query, never both.
+
+    Two would leave open which one names the caller, so (as AWS does) that is refused.
+    """
+    authorization = headers.get("authorization")
+    presign = _presign_params(query_string)
+    if authorization is not None and authorization.strip():
+        if "X-Amz-Algorithm" in presign:
+            raise _invalid(
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the "
+                "Authorization header should be specified."
+            )
+        return _claim_from_header(authorization, headers)
+    if "X-Amz-Algorithm" in presign:
+        return _claim_from_query(presign)
+    raise _missing_token()
+
+
+def _check_scope(
+    claim: _Claim, credentials: Mapping[str, str], service: str | None
+) -> tuple[str, str, str, str, str]:
+    """Key id, date, region, service of the credential scope and the key's secret, or `AuthError`."""
+    scope = claim.credential.split("/")
+    if len(scope) != 5:
+        raise _incomplete(
+            "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term,"
+            f" got '{_quoted(claim.credential)}'"
+        )
+    key_id, scope_date, region, scope_service, terminator = scope
+    secret = credentials.get(key_id)
+    if secret is None:
+        raise AuthError(
+            "UnrecognizedClientException", "The security token included in the request is invalid.", 403
+        )
+    if terminator != TERMINATOR:
+        raise _invalid(
+            "Credential should be scoped with a valid terminator: "
+            f"'{TERMINATOR}', not '{_quoted(terminator)}'."
+        )
+    if service is not None and scope_service != service:
+        raise _invalid(f"Credential should be scoped to correct service: '{service}'. ")
+    if not _is_region(region):
+        # The region becomes part of every ARN the caller creates, so it must be one.
+        raise _invalid(f"Credential should be scoped to a valid region, not '{_quoted(region)}'. ")
+    return key_id, scope_date, region, scope_service, secret
+
+
+def _declared_payload_hash(headers: Mapping[str, str], signed_names: list[str]) -> str | None:
+    """The `X-Amz-Content-Sha256` a request declares, once sure the signature covers it.
+
+    An unsigned one could be swapped together with the body, so the body would be bound to
+    nothing. `UNSIGNED-PAYLOAD` is no exception here: AWS allows it only for operations whose
+    model says so (`unsignedPayload`), and no qconnect operation does; it fails the comparison
+    with the body's hash like any other wrong value.
+    """
+    declared = headers.get(_CONTENT_SHA256)
+    if declared is None:
+        return None
+    if _CONTENT_SHA256 not in signed_names:
+        raise _invalid("'X-Amz-Content-Sha256' must be a 'SignedHeader' in the AWS Authorization.")
+    return declared
+
+
+def _content_sha256_mismatch() -> AuthError:
+    return AuthError(
+        "XAmzContentSHA256Mismatch",
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        400,
+    )
+
+
+def _header_components(authorization: str) -> dict[str, str]:
+    """`AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` as a mapping.
+
+    A component that is repeated or unknown is `IncompleteSignatureException`: with two
+    `Credential=`, which one the signature was checked against and which one named the caller
+    could differ, so none is chosen.
+    """
+    scheme, _, rest = authorization.strip().partition(" ")
+    components: dict[str, str] = {}
+    if scheme != ALGORITHM:
+        return components
+    for item in rest.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise _incomplete(
+                f"'{_quoted(item)}' not a valid key=value pair (missing equal-sign) in Authorization header: "
+                f"'{_quoted(authorization)}'."
+            )
+        key = key.strip()
+        if key not in _HEADER_COMPONENTS:
+            raise _incomplete(
+                f"'{_quoted(key)}' is not a valid Authorization header component; it takes only "
+                f"'Credential', 'SignedHeaders' and 'Signature'. Authorization={ALGORITHM}"
+            )
+        if key in components:
+            raise _incomplete(
+                f"Authorization header requires exactly one '{key}' parameter, got more. "
+                f"Authorization={ALGORITHM}"
+            )
+        components[key] = value.strip()
+    return components
 
 
 def _claim_from_header(authorization: str, headers: Mapping[str, str]) -> _Claim:
-    """Split `AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...` like AWS does."""
-    scheme, _, rest = authorization.strip().partition(" ")
-    params: dict[str, str] = {}
-    if scheme == ALGORITHM:
-        for item in rest.split(","):
-            item = item.strip()
-            if not item:
-                continue
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise _incomplete(
-                    f"'{item}' not a valid key=value pair (missing equal-sign) in Authorization header: "
-                    f"'{authorization}'."
-                )
-            params[key.strip()] = value.strip()
-
+    """Split the Authorization header like AWS does; the date comes from X-Amz-Date (or Date)."""
+    components = _header_components(authorization)
     timestamp = headers.get("x-amz-date")
     if timestamp is None:
         timestamp = _timestamp_from_http_date(headers.get("date"))
     problems = [
         f"Authorization header requires '{name}' parameter."
         for name in ("Credential", "Signature", "SignedHeaders")
-        if not params.get(name)
+        if not components.get(name)
     ]
     if timestamp is None:
         problems.append(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
         )
     if problems:
-        raise _incomplete(" ".join(problems) + f" Authorization={authorization}")
+        raise _incomplete(" ".join(problems) + f" Authorization={_quoted(authorization)}")
     assert timestamp is not None
-    return _Claim(params["Credential"], params["SignedHeaders"], params["Signature"], timestamp, None)
+    return _Claim(
+        components["Credential"], components["SignedHeaders"], components["Signature"], timestamp, None
+    )
 
 
 _PRESIGN_PARAMS = (
@@ -254,15 +368,31 @@ _PRESIGN_PARAMS = (
     "X-Amz-SignedHeaders",
     "X-Amz-Date",
 )
+_PRESIGN_ALL = (*_PRESIGN_PARAMS, "X-Amz-Expires", "X-Amz-Security-Token")
 
 
-def _claim_from_query(query_string: str) -> _Claim:
-    """Read a presigned URL's auth parameters (botocore `SigV4QueryAuth`)."""
-    params: dict[str, str] = {}
+def _presign_params(query_string: str) -> dict[str, list[str]]:
+    """The query's presign parameters (decoded names and values), each with every value it was given."""
+    params: dict[str, list[str]] = {}
+    if "X-Amz-" not in query_string and "%" not in query_string:
+        return params  # the common case: no presign parameters, nothing to decode
     for pair in query_string.split("&"):
         key, _, value = pair.partition("=")
-        if key.startswith("X-Amz-"):
-            params[key] = unquote_plus(value)
+        key = unquote_plus(key)
+        if key in _PRESIGN_ALL:
+            params.setdefault(key, []).append(unquote_plus(value))
+    return params
+
+
+def _claim_from_query(presign: dict[str, list[str]]) -> _Claim:
+    """Read a presigned URL's auth parameters (botocore `SigV4QueryAuth`), each exactly once."""
+    repeated = [name for name, values in presign.items() if len(values) > 1]
+    if repeated:
+        raise _incomplete(
+            f"AWS query-string parameter '{repeated[0]}' must be given only once. "
+            "Re-examine the query-string parameters."
+        )
+    params = {name: values[0] for name, values in presign.items()}
     if any(not params.get(name) for name in (*_PRESIGN_PARAMS, "X-Amz-Expires")):
         raise _incomplete(
             "AWS query-string parameters must include "
@@ -270,17 +400,31 @@ def _claim_from_query(query_string: str) -> _Claim:
             + ". Re-examine the query-string parameters."
         )
     if params["X-Amz-Algorithm"] != ALGORITHM:
-        raise _incomplete(f"Unsupported AWS 'algorithm': '{params['X-Amz-Algorithm']}'.")
-    expires = params["X-Amz-Expires"]
-    if not (expires.isascii() and expires.isdigit()):
-        raise _incomplete(f"X-Amz-Expires must be a non-negative integer, got '{expires}'.")
+        raise _incomplete(f"Unsupported AWS 'algorithm': '{_quoted(params['X-Amz-Algorithm'])}'.")
     return _Claim(
         params["X-Amz-Credential"],
         params["X-Amz-SignedHeaders"],
         params["X-Amz-Signature"],
         params["X-Amz-Date"],
-        int(expires),
+        _presign_expires(params["X-Amz-Expires"]),
     )
+
+
+def _presign_expires(value: str) -> int:
+    """`X-Amz-Expires` as seconds, 0 to a week; the length is checked before converting.
+
+    A week is AWS's cap (S3 answers `AuthorizationQueryParametersError` with this message; the
+    JSON APIs' code for a bad presign parameter is `IncompleteSignatureException`, 400).
+    """
+    if not (value.isascii() and value.isdigit()):
+        raise _incomplete(f"X-Amz-Expires must be a non-negative integer, got '{_quoted(value)}'.")
+    significant = value.lstrip("0") or "0"
+    if len(significant) > len(str(MAX_PRESIGN_EXPIRES)) or int(significant) > MAX_PRESIGN_EXPIRES:
+        raise _incomplete(
+            "X-Amz-Expires must be less than a week (in seconds); that is, the given X-Amz-Expires "
+            f"must be less than {MAX_PRESIGN_EXPIRES} seconds"
+        )
+    return int(significant)
 
 
 def _timestamp_from_http_date(value: str | None) -> str | None:
@@ -309,21 +453,26 @@ def _parse_timestamp(value: str) -> datetime:
         )
     except ValueError:
         raise _incomplete(
-            f"Date must be in ISO-8601 'basic format'. Got '{value}'. See http://en.wikipedia.org/wiki/ISO_8601"
+            f"Date must be in ISO-8601 'basic format'. Got '{_quoted(value)}'. "
+            "See http://en.wikipedia.org/wiki/ISO_8601"
         ) from None
 
 
 def _check_clock(request_time: datetime, expires: int | None, now: datetime) -> None:
-    """Reject requests signed more than 5 minutes from our clock (or past a presigned URL's expiry)."""
-    if request_time < now - MAX_SKEW and expires is None:
+    """Reject a request signed more than MAX_SKEW from our clock, or a presigned URL past its expiry.
+
+    A presigned URL may be used until X-Amz-Date + X-Amz-Expires (at most a week), however old
+    its date; but like any request it may not be dated further ahead than the skew allows.
+    """
+    if expires is None and request_time < now - MAX_SKEW:
         raise _invalid(
             f"Signature expired: {_format(request_time)} is now earlier than "
-            f"{_format(now - MAX_SKEW)} ({_format(now)} - 5 min.)"
+            f"{_format(now - MAX_SKEW)} ({_format(now)} - {MAX_SKEW_MINUTES} min.)"
         )
     if request_time > now + MAX_SKEW:
         raise _invalid(
             f"Signature not yet current: {_format(request_time)} is still later than "
-            f"{_format(now + MAX_SKEW)} ({_format(now)} + 5 min.)"
+            f"{_format(now + MAX_SKEW)} ({_format(now)} + {MAX_SKEW_MINUTES} min.)"
         )
     if expires is not None and request_time + timedelta(seconds=expires) < now:
         raise _invalid(

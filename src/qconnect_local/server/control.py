@@ -2,10 +2,18 @@
 
 Every model path starts with a resource collection (`/knowledgeBases`, `/assistants`,
 `/tags`), so the `_qconnect` prefix can never collide with one.
+
+Under `--enforce-sigv4` every control request but `GET /_qconnect/health` must carry the
+operator's token (`--control-token`) as `Authorization: Bearer <token>`; without a configured
+token the control plane is closed. Without `--enforce-sigv4` it is open, as moto's and
+LocalStack's are. The signed links under `/_qconnect/blobs/` never come here: they are routed
+before the control plane and authorised by their own signatures.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 from collections.abc import Callable
@@ -13,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from qconnect_local import __version__
+from qconnect_local.clock import advance_step
 from qconnect_local.protocol.errors import ServiceError
 from qconnect_local.protocol.http import Request, Response
 from qconnect_local.protocol.serializer import dumps
@@ -47,11 +56,14 @@ def _reset(runtime: Runtime, _body: dict[str, Any]) -> tuple[int, dict[str, Any]
 
 
 def _clock(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Reset, advance, freeze: the clock only moves forward (see qconnect_local.clock)."""
     clock = runtime.clock
+    # Checked before any change, so that a refused request changes nothing.
+    seconds = advance_step(body["advanceSeconds"]) if "advanceSeconds" in body else None
     if body.get("reset"):
-        clock.reset()
-    if "advanceSeconds" in body:
-        clock.advance(float(body["advanceSeconds"]))
+        clock.resume_real_time()
+    if seconds is not None:
+        clock.advance(seconds)
     if body.get("freeze") is True:
         clock.freeze()
     elif body.get("freeze") is False:
@@ -185,8 +197,48 @@ ROUTES: dict[tuple[str, str], ControlHandler] = {
 }
 
 
+BEARER = "bearer"
+
+
+def refusal(runtime: Runtime, request: Request, name: str) -> Response | None:
+    """The 403 for a control request the operator's token does not authorise; None: allowed."""
+    settings = runtime.settings
+    if not settings.enforce_sigv4 or (request.method, name) == ("GET", "health"):
+        return None
+    expected = (settings.control_token or "").strip()
+    if not expected:
+        return _denied(
+            "ControlPlaneClosed",
+            "The control plane is closed: the server enforces SigV4 (--enforce-sigv4) and has no"
+            " control token; start it with --control-token (or QCONNECT_LOCAL_CONTROL_TOKEN) to open it."
+            " GET /_qconnect/health stays open.",
+        )
+    scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != BEARER or not given.strip():
+        return _denied(
+            "MissingControlToken",
+            "The control plane needs the operator's token under --enforce-sigv4:"
+            " send Authorization: Bearer <control token>.",
+        )
+    if not hmac.compare_digest(_digest(given.strip()), _digest(expected)):
+        return _denied("InvalidControlToken", "The control token is not valid.")
+    return None
+
+
+def _digest(token: str) -> bytes:
+    """A fixed-length digest, so the comparison takes the same time whatever the lengths."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def _denied(reason: str, message: str) -> Response:
+    return _json(403, {"code": "AccessDeniedException", "reason": reason, "message": message})
+
+
 def handle_control(runtime: Runtime, request: Request) -> Response:
     name = request.raw_path[len(PREFIX) :].strip("/")
+    refused = refusal(runtime, request, name)
+    if refused is not None:
+        return refused
     handler = ROUTES.get((request.method, name))
     ingest = _KB_INGEST.fullmatch(name) if request.method == "POST" else None
     transcript = _TRANSCRIPT.fullmatch(name) if request.method == "POST" else None

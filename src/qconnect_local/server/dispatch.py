@@ -20,10 +20,11 @@ from qconnect_local.protocol.router import default_router
 from qconnect_local.protocol.serializer import serialize_error, serialize_output
 from qconnect_local.protocol.validator import checker, raise_for_errors
 from qconnect_local.runtime import Runtime
-from qconnect_local.server.auth import AuthError, parse_identity, verify_sigv4
+from qconnect_local.server.auth import AuthError, Identity, parse_identity, verify_sigv4
 from qconnect_local.service import handlers
 from qconnect_local.service.context import Call, Suspend
 from qconnect_local.spec import operation
+from qconnect_local.store.engine import StoreBusy
 from qconnect_local.store.errors import StoreConflict
 
 log = logging.getLogger("qconnect_local")
@@ -51,11 +52,7 @@ def handle_api(
     try:
         match = default_router().match(request.method, request.raw_path)
         settings = runtime.settings
-        if settings.enforce_sigv4:
-            _authenticate(runtime, request)
-        identity = parse_identity(
-            request.headers.get("authorization"), settings.default_account, settings.default_region
-        )
+        identity = _identify(runtime, request)
         op = operation(match.operation)
         params = parse_input(op, request, match.labels)
         if op.input_shape is not None:
@@ -76,6 +73,10 @@ def handle_api(
         return suspended
     except ServiceError as error:
         return serialize_error(error, request_id)
+    except StoreBusy:
+        # The store's write lock stayed taken past its bound (docs/behaviour.md): nothing was
+        # written, and a retry is the answer.
+        return serialize_error(conflict("The store is busy with other writes; retry the request"), request_id)
     except StoreConflict:
         # A unique constraint caught a race the handler's own check could not see (two writers
         # on PostgreSQL creating the same name at once): the loser conflicts, as AWS answers.
@@ -89,9 +90,28 @@ def handle_api(
         return serialize_error(internal_error(), request_id)
 
 
-def _authenticate(runtime: Runtime, request: Request) -> None:
+def _identify(runtime: Runtime, request: Request) -> Identity:
+    """Whose data the request works on, in which region.
+
+    Under `enforce_sigv4` that is the credential the signature was verified against and
+    nothing else, so no unsigned or unchecked part of the request can pick the account;
+    otherwise it is read, unchecked, from the same credential (header or presigned query).
+    """
+    settings = runtime.settings
+    if settings.enforce_sigv4:
+        return _authenticate(runtime, request)
+    return parse_identity(
+        request.headers.get("authorization"),
+        settings.default_account,
+        settings.default_region,
+        request.query_string,
+    )
+
+
+def _authenticate(runtime: Runtime, request: Request) -> Identity:
+    """The verified signer's identity, or the auth failure as the ServiceError AWS would answer."""
     try:
-        verify_sigv4(
+        signer = verify_sigv4(
             request.method,
             request.raw_path,
             request.query_string,
@@ -102,3 +122,4 @@ def _authenticate(runtime: Runtime, request: Request) -> None:
         )
     except AuthError as error:
         raise ServiceError(error.code, error.message, status=error.status) from None
+    return signer.identity(runtime.settings.default_account)

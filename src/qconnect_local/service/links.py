@@ -53,6 +53,16 @@ def no_such_key() -> LinkError:
     return LinkError(404, "NoSuchKey", "The specified key does not exist.")
 
 
+def internal_error() -> LinkError:
+    """A fault of this server (a full disk, an I/O error), answered as S3 answers its own faults.
+
+    InternalError 500, not 503 SlowDown: SlowDown asks the client to lower its request rate,
+    and a full disk is not cured by fewer requests. SDKs retry both, so a retry after space
+    was freed succeeds. The message is S3's own: nothing about our disks or files.
+    """
+    return LinkError(500, "InternalError", "We encountered an internal error. Please try again.")
+
+
 class LinkError(Exception):
     """An S3-style refusal: HTTP status, S3 error code, message."""
 

@@ -25,7 +25,6 @@ from qconnect_local.service.pagination import fetch_page
 from qconnect_local.service.tagging import put_tags
 from qconnect_local.store import Connection, Store
 from qconnect_local.store import tags as tag_store
-from qconnect_local.store.repository import lock_scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +150,12 @@ def replayed(conn: Connection, call: Call, family: Family, params: dict[str, Any
 
 
 def check_room(conn: Connection, call: Call, family: Family, parent: Any = None) -> None:
-    """Lock the parent's writers, then refuse with ServiceQuotaExceededException past the quota."""
+    """Lock the parent's writers, then refuse with ServiceQuotaExceededException past the quota.
+
+    Every quota'd create comes here. The count is read under its scope's lock, held until
+    commit (`Repository.count`), so concurrent creates take turns from the count to the commit,
+    on every process sharing the database.
+    """
     lock_parent(conn, call, family, parent)
     if family.quota is None:
         return
@@ -166,9 +170,14 @@ def check_room(conn: Connection, call: Call, family: Family, parent: Any = None)
 
 
 def lock_parent(conn: Connection, call: Call, family: Family, parent: Any = None) -> None:
-    """Serialise the writers that add to one parent (or one account and region) until commit."""
+    """Serialise the writers that add to one parent (or one account and region) until commit.
+
+    Below a parent, its row is locked: the lock the parent's other writers take too (an
+    import's publish, a delete). At the top level there is no row, so the scope's own lock is
+    taken, the one its count reads under.
+    """
     if parent is None:
-        lock_scope(conn, call.account, call.region, family.key)
+        family.repo.lock_scope(conn, call.account, call.region)
     else:
         PARENTS[family.key].repo.lock(conn, parent.id)
 

@@ -21,7 +21,11 @@ def check_tag_keys(keys: Collection[str]) -> None:
 
 
 def put_tags(conn: Connection, arn: str, new_tags: Mapping[str, str] | None) -> None:
-    """Add or overwrite `new_tags` on `arn`, keeping the total within AWS's limit."""
+    """Add or overwrite `new_tags` on `arn`, keeping the total within AWS's limit.
+
+    TagResource and every create with tags come here; the keys counted are read under the
+    resource's lock, held until commit, so that callers adding tags at once take turns.
+    """
     if not new_tags:
         return
     check_tag_keys(list(new_tags))

@@ -19,6 +19,8 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -26,11 +28,12 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, make_url, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from qconnect_local.store import migrate, schema
+from qconnect_local.store import integrity, migrate, schema
 from qconnect_local.store.errors import StoreConflict
+from qconnect_local.store.integrity import StoreUnusable
 
 SECRET_KEY = "signing-secret"
 _AFTER_COMMIT = "qconnect_after_commit"  # Connection.info key: callbacks to run once it commits
@@ -45,6 +48,11 @@ class Store:
         self.url = url
         self.root = root
         self._owns_root = owns_root
+        database = _sqlite_file(url)
+        if database is not None:
+            # Before the engine touches it: a file we cannot use stops the start in one line,
+            # and a new one is created 0600 (it will hold the signing secret).
+            integrity.prepare_sqlite_file(database)
         self.engine = _create_engine(url)
         # Per-thread kept read connections; only for file SQLite, whose pool grows as needed.
         self._keep_readers = not _is_memory(url)
@@ -53,15 +61,21 @@ class Store:
         self._readers_lock = threading.Lock()
         try:
             migrate.upgrade(self.engine)
+            self.secret = self._load_secret()
+        except DBAPIError as error:
+            self.engine.dispose()
+            if database is None:
+                raise
+            # Passed the check yet failed (a full disk while migrating, a read-only folder).
+            raise StoreUnusable(database, integrity.describe_sqlite_error(error.orig or error)) from error
         except BaseException:
             self.engine.dispose()
             raise
-        self.secret = self._load_secret()
 
     @classmethod
     def in_dir(cls, data_dir: str | os.PathLike[str]) -> Store:
         root = Path(data_dir)
-        root.mkdir(parents=True, exist_ok=True)
+        integrity.make_private_folder(root)
         return cls(f"sqlite:///{root / 'qconnect.sqlite3'}", root=root)
 
     @classmethod
@@ -109,8 +123,19 @@ class Store:
         A unique constraint that refuses a write raises `StoreConflict`. Callbacks queued with
         `after_commit` run once the transaction has committed (never if it rolled back): work
         outside the database, such as deleting blobs, must not happen for a write that is undone.
+
+        On SQLite, where one writer runs at a time, the writers of this process queue for the
+        lock in arrival order (`_WriteQueue`) instead of polling SQLite's busy handler, so a
+        write waits for the transactions ahead of it and no longer. Every long job writes in
+        short transactions (the import stages its rows batch by batch, see `worker.jobs`), so
+        the wait stays short; one that still lasts `WRITE_WAIT_SECONDS`, or a lock another
+        process holds that long, raises `StoreBusy` (a retryable ConflictException on the
+        wire), never "database is locked".
         """
         callbacks: list[Callable[[], None]] = []
+        queue = _write_queue(self) if self.dialect == "sqlite" else None
+        if queue is not None and not queue.acquire(WRITE_WAIT_SECONDS):
+            raise StoreBusy(f"no write turn within {WRITE_WAIT_SECONDS} s")
         try:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
@@ -122,6 +147,13 @@ class Store:
                     conn.info.pop(_AFTER_COMMIT, None)
         except IntegrityError as error:
             raise StoreConflict(str(error.orig)) from error
+        except OperationalError as error:
+            if _sqlite_busy(error):
+                raise StoreBusy(str(error.orig)) from error
+            raise
+        finally:
+            if queue is not None:
+                queue.release()
         for callback in callbacks:
             try:
                 callback()
@@ -219,6 +251,16 @@ def _is_memory(url: str) -> bool:
     return url in ("sqlite://", "sqlite:///:memory:")
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a file SQLite URL; None for PostgreSQL, memory and `uri=true` forms."""
+    if not url.startswith("sqlite") or _is_memory(url):
+        return None
+    parsed = make_url(url)
+    if not parsed.database or parsed.database == ":memory:" or "uri" in parsed.query:
+        return None
+    return Path(parsed.database)
+
+
 def _create_engine(url: str) -> Engine:
     if not url.startswith("sqlite"):
         parsed = make_url(url)
@@ -234,6 +276,86 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
+# --- SQLite's one writer ------------------------------------------------------------------------
+
+# How long a write waits for its turn (behind this process's other writers, then for a lock held
+# by another process) before it is refused with `StoreBusy`. Far above what a write waits in
+# practice (see `bench/bench_write_wait.py`): only a transaction that is itself huge (deleting a
+# knowledge base of a million quick responses, say) can hold the lock this long.
+WRITE_WAIT_SECONDS = 30
+
+
+class StoreBusy(StoreConflict):
+    """The write could not get the database's write lock in time; nothing was written.
+
+    A `StoreConflict` so the API answers it as ConflictException (409, "retry it"): modeled for
+    the writes that can wait behind an import, and a client's usual answer to it is to retry.
+    """
+
+
+class _WriteQueue:
+    """A fair (first come, first served) lock for the writers of one SQLite store in this process.
+
+    SQLite's busy handler lets a waiting writer poll with growing sleeps (up to 100 ms), so a
+    writer that keeps committing and beginning again (an import's batches) can win the lock over
+    and over. Queued here, each writer gets the lock as soon as the one before it commits.
+    Re-entrant within a thread (a nested write then waits on SQLite, as it always did).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._waiting: deque[object] = deque()
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self, timeout: float) -> bool:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            ticket = object()
+            self._waiting.append(ticket)
+            deadline = time.monotonic() + timeout
+            while self._owner is not None or self._waiting[0] is not ticket:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._waiting.remove(ticket)
+                    self._cond.notify_all()  # the next in line may be free to go now
+                    return False
+                self._cond.wait(remaining)
+            self._waiting.popleft()
+            self._owner, self._depth = me, 1
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._cond.notify_all()
+
+
+_QUEUES_LOCK = threading.Lock()
+
+
+def _write_queue(store: Store) -> _WriteQueue:
+    """The store's write queue, made on first use (kept in the instance's dict)."""
+    queue: _WriteQueue | None = store.__dict__.get("_write_queue")
+    if queue is None:
+        with _QUEUES_LOCK:
+            queue = store.__dict__.setdefault("_write_queue", _WriteQueue())
+    return queue
+
+
+def _sqlite_busy(error: OperationalError) -> bool:
+    """SQLite's "database is locked" / "database table is locked" (SQLITE_BUSY, SQLITE_LOCKED)."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return int(code) & 0xFF in (5, 6)
+    return "database is locked" in str(error.orig) or "database table is locked" in str(error.orig)
+
+
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # Take transaction control away from the sqlite3 module so BEGIN is ours to issue.
     dbapi_connection.isolation_level = None
@@ -243,7 +365,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     # 32 MiB of page cache per connection: an import keeps its indexes hot without holding much.
     cursor.execute("PRAGMA cache_size=-32768")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    # Locks held by another process (the queue above only orders this one's writers).
+    cursor.execute(f"PRAGMA busy_timeout={WRITE_WAIT_SECONDS * 1000}")
     # Read pages straight from the OS cache, shared by every connection, instead of copying them
     # into each connection's small page cache: large stores (search over 100,000 rows) need it.
     cursor.execute("PRAGMA mmap_size=268435456")

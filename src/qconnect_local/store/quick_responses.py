@@ -1,16 +1,29 @@
-"""Quick-response rows and their search index, written together.
+"""Quick-response rows and their search index, written together; an import's staging area.
 
 Every write keeps the full-text index (`store.search`) in step in the same transaction: bulk
 inserts index their batch, updates teach typo tolerance their words (the index's own trigger
 re-indexes the row).
+
+**Staging.** An import stores its rows batch by batch, each batch in a short transaction of its
+own, under a *staging id* in place of the knowledge base's id, and publishes them all at once
+in one transaction that moves them to the knowledge base (`publish`). Every read of quick
+responses (Get, List, Search, the quota count, the name checks) is scoped to a knowledge base,
+and no knowledge base has a staging id (it is the import job's id), so staged rows are found by
+none of them. The search index holds them from the start (FTS5 rows keyed by `seq`, the GIN
+indexes of every row) but a search only returns rows of its knowledge base; the move changes no
+indexed text, so it re-indexes nothing. (Typo tolerance learns their words when they are staged:
+at worst a fuzzy search then tries a spelling that matches nothing.) Staged rows cost readers
+nothing either: they sit in their own range of the `(knowledge_base_id, ...)` indexes. A staging
+area that is not published is deleted (`discard_*`); `parent_ids` finds staging areas whose
+import died with its process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, exists, func, or_, select, update
 
 from qconnect_local.store.bulk import BulkInsert
 from qconnect_local.store.schema import quick_responses as qr_table
@@ -49,3 +62,108 @@ def names_and_shortcuts(conn: Connection, kb_id: str) -> tuple[set[str], set[str
         if shortcut is not None:
             shortcuts.add(shortcut)
     return names, shortcuts
+
+
+# --- an import's staging area ------------------------------------------------------------------
+
+_DISCARD_BATCH = 2000  # rows deleted per transaction when a staging area is thrown away
+_IN_BATCH = 500  # values per IN (...) list
+
+
+def staged_count(conn: Connection, staging_id: str) -> int:
+    """How many rows the staging area holds."""
+    query = select(func.count()).select_from(qr_table).where(qr_table.c.knowledge_base_id == staging_id)
+    return int(conn.execute(query).scalar_one())
+
+
+Taken = tuple[int, str, str | None, bool, bool]
+
+
+def staged_taken(conn: Connection, staging_id: str, kb_id: str) -> list[Taken]:
+    """Staged rows whose name or shortcut key a row of knowledge base `kb_id` now has.
+
+    `(seq, name, shortcut_key, name taken, shortcut key taken)`, in staging order. Each staged
+    row costs one lookup in each unique index, so this grows with the staging area, not the table.
+    """
+    staged = qr_table.alias("staged")
+    held = qr_table.alias("held")
+    name_taken = exists().where(held.c.knowledge_base_id == kb_id, held.c.name == staged.c.name)
+    key_taken = exists().where(
+        held.c.knowledge_base_id == kb_id, held.c.shortcut_key == staged.c.shortcut_key
+    )
+    query = (
+        select(staged.c.seq, staged.c.name, staged.c.shortcut_key, name_taken, key_taken)
+        .where(staged.c.knowledge_base_id == staging_id, or_(name_taken, key_taken))
+        .order_by(staged.c.seq)
+    )
+    return [(int(seq), name, key, bool(n), bool(k)) for seq, name, key, n, k in conn.execute(query)]
+
+
+def staged_last(conn: Connection, staging_id: str, count: int, skip: Collection[int] = ()) -> list[str]:
+    """The names of the last `count` staged rows (the file's last), leaving out the `seq`s in `skip`."""
+    if count <= 0:
+        return []
+    query = (
+        select(qr_table.c.seq, qr_table.c.name)
+        .where(qr_table.c.knowledge_base_id == staging_id)
+        .order_by(qr_table.c.seq.desc())
+        .limit(count + len(skip))
+    )
+    skipped = set(skip)
+    return [name for seq, name in conn.execute(query) if seq not in skipped][:count]
+
+
+def discard_names(conn: Connection, staging_id: str, names: Collection[str]) -> int:
+    """Delete the staged rows with these names (rows the publish turned down)."""
+    removed = 0
+    listed = list(names)
+    for start in range(0, len(listed), _IN_BATCH):
+        part = listed[start : start + _IN_BATCH]
+        removed += conn.execute(
+            delete(qr_table).where(
+                qr_table.c.knowledge_base_id == staging_id,
+                qr_table.c.import_job_id == staging_id,
+                qr_table.c.name.in_(part),
+            )
+        ).rowcount
+    return removed
+
+
+def discard_some(conn: Connection, staging_id: str) -> int:
+    """Delete up to `_DISCARD_BATCH` rows of the staging area; how many went (0: it is empty).
+
+    In slices, so that throwing away a large staging area never holds the write lock for long.
+    """
+    some = (
+        select(qr_table.c.seq)
+        # Staged rows carry their job's id in both columns: no published row ever matches.
+        .where(qr_table.c.knowledge_base_id == staging_id, qr_table.c.import_job_id == staging_id)
+        .order_by(qr_table.c.seq)
+        .limit(_DISCARD_BATCH)
+        .scalar_subquery()
+    )
+    return int(conn.execute(delete(qr_table).where(qr_table.c.seq.in_(some))).rowcount)
+
+
+def publish(conn: Connection, staging_id: str, kb_id: str) -> int:
+    """Move every staged row into knowledge base `kb_id` (in the caller's transaction); how many."""
+    moved = conn.execute(
+        update(qr_table).where(qr_table.c.knowledge_base_id == staging_id).values(knowledge_base_id=kb_id)
+    )
+    return int(moved.rowcount)
+
+
+def parent_ids(conn: Connection) -> list[str]:
+    """Every distinct `knowledge_base_id` of the table: knowledge bases and staging areas.
+
+    A skip scan of the `(knowledge_base_id, seq)` index, one lookup per value, so its cost grows
+    with the number of knowledge bases, not of quick responses.
+    """
+    found: list[str] = []
+    column = qr_table.c.knowledge_base_id
+    query = select(func.min(column))
+    while True:
+        value = conn.execute(query.where(column > found[-1]) if found else query).scalar()
+        if value is None:
+            return found
+        found.append(value)

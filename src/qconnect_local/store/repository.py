@@ -8,7 +8,7 @@ Services give model-level values in and get rows out; they never build SQL.
 
 from __future__ import annotations
 
-import zlib
+import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
@@ -63,6 +63,12 @@ class Repository:
         return conditions
 
     def count(self, conn: Connection, account: str, region: str, parent: str | None = None) -> int:
+        """How many rows the scope (and parent) holds: what a quota is checked against.
+
+        The scope's lock (`lock_scope`) is taken first, so that in a write the answer stays
+        true until commit: two writers cannot both see room for one more.
+        """
+        self.lock_scope(conn, account, region, parent)
         query = select(func.count()).select_from(self.table).where(*self._scope(account, region, parent))
         return int(conn.execute(query).scalar_one())
 
@@ -130,6 +136,11 @@ class Repository:
     def insert(self, conn: Connection, values: Mapping[str, Any]) -> None:
         conn.execute(insert(self.table).values(**values))
 
+    def insert_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert rows of the same columns in one statement (executemany)."""
+        if rows:
+            conn.execute(insert(self.table), list(rows))
+
     def update(self, conn: Connection, seq: int, values: Mapping[str, Any]) -> bool:
         """Update one row; whether it was there."""
         return bool(conn.execute(update(self.table).where(self.table.c.seq == seq).values(**values)).rowcount)
@@ -151,7 +162,8 @@ class Repository:
         conn.execute(delete(self.table).where(self.table.c[column] == value))
 
     def lock(self, conn: Connection, row_id: str) -> None:
-        """Serialise writers that check-then-insert under this row until `conn` commits.
+        """Serialise writers that read-modify-write this row, or check-then-insert under it,
+        until `conn` commits.
 
         PostgreSQL locks the row (every process sees the lock); SQLite needs nothing, as its
         writers already run one at a time.
@@ -159,16 +171,32 @@ class Repository:
         if conn.dialect.name == "postgresql":
             conn.execute(select(self.table.c.seq).where(self.table.c.id == row_id).with_for_update())
 
+    def lock_scope(self, conn: Connection, account: str, region: str, parent: str | None = None) -> None:
+        """Serialise, until `conn` commits, the writers that add rows of this table to one scope
+        (account and region, and the parent when given): the lock `count` reads under."""
+        lock_scope(conn, self.table.name, account, region, parent or "")
+
+
+_LOCK_NAMESPACE = "qconnect-local"
+
 
 def lock_scope(conn: Connection, *parts: str) -> None:
-    """Serialise writers of one top-level scope (account, region, family) until `conn` commits.
+    """The lock every limit is checked under: one per thing limited, named by `parts`, until
+    `conn` commits.
 
-    The quota and name checks of a resource without a parent row to lock (a knowledge base)
-    take a transaction-level advisory lock on PostgreSQL; SQLite writers are serial already.
+    Taken before the number the limit is checked against is read (`Repository.count`, and a
+    resource's tag keys in `store.tags`) and in the same transaction, so that of two writers
+    the second reads what the first committed. On PostgreSQL it is a transaction-level
+    advisory lock on a 64-bit hash of the parts, granted before the read's statement starts
+    (its snapshot is taken afterwards); every process on the database sees it. SQLite needs
+    nothing, as its writers run one at a time; nor does an autocommit read, where a lock would
+    end with its own statement.
     """
-    if conn.dialect.name == "postgresql":
-        key = zlib.crc32("|".join(parts).encode())
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
-            {"namespace": 0x71636F6E, "key": key - (1 << 31)},
-        )
+    if conn.dialect.name != "postgresql":
+        return
+    if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return
+    digest = hashlib.blake2b("\x1f".join((_LOCK_NAMESPACE, *parts)).encode(), digest_size=8).digest()
+    conn.execute(
+        text("SELECT pg_advisory_xact_lock(:key)"), {"key": int.from_bytes(digest, "big", signed=True)}
+    )

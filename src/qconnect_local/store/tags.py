@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from sqlalchemy import ColumnElement, Connection, bindparam, delete, insert, select
 
 from qconnect_local.store.prepared import Prepared
+from qconnect_local.store.repository import lock_scope
 from qconnect_local.store.schema import tags as tag_table
 
 _TAGS_OF = Prepared(
@@ -43,6 +44,9 @@ def tags_under(conn: Connection, arn_prefix: str) -> dict[str, dict[str, str]]:
 
 
 def keys_of(conn: Connection, arn: str) -> set[str]:
+    """The keys `arn` has: what the tag limit is checked against. Read under the resource's lock
+    (`lock_scope`, until commit), so that writers adding tags at once take turns."""
+    lock_scope(conn, "tags", arn)
     return set(conn.execute(select(tag_table.c.key).where(tag_table.c.resource_arn == arn)).scalars())
 
 

@@ -60,3 +60,14 @@ def skip_or_fail(reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
+
+
+@contextmanager
+def required_database(prefix: str = "qconnect_test") -> Iterator[str]:
+    """A new, empty database for a test (`temporary_database`); the test is skipped (failed in
+    CI) when no PostgreSQL server is reachable."""
+    reason = unreachable_reason()
+    if reason is not None:
+        skip_or_fail(reason)
+    with temporary_database(prefix) as url:
+        yield url

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import selectors
 import signal
 import socket
@@ -28,9 +29,21 @@ class ServerProcess:
     """Start, stop, SIGKILL and restart a server; `url` is its base URL."""
 
     def __init__(
-        self, *args: str, data_dir: str | os.PathLike[str] | None = None, port: int | None = None
+        self,
+        *args: str,
+        data_dir: str | os.PathLike[str] | None = None,
+        port: int | None = None,
+        control_token: str | None = None,
     ) -> None:
         self.args = list(args)
+        # What `control()` sends as `Authorization: Bearer …`: `control_token`, else the
+        # --control-token given; a server started with --enforce-sigv4 and neither gets a random
+        # one, so that its control plane stays usable from the test that started it.
+        self.control_token = control_token or _flag_value(args, "--control-token")
+        if self.control_token is None and "--enforce-sigv4" in args:
+            self.control_token = secrets.token_urlsafe(24)
+        if self.control_token is not None and _flag_value(args, "--control-token") is None:
+            self.args += ["--control-token", self.control_token]
         self.data_dir = str(data_dir) if data_dir is not None else None
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -81,6 +94,8 @@ class ServerProcess:
     def control(self, name: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = json.dumps(body or {}).encode()
         request = urllib.request.Request(f"{self.url}/_qconnect/{name}", data=data, method="POST")
+        if self.control_token is not None:
+            request.add_header("Authorization", f"Bearer {self.control_token}")
         with urllib.request.urlopen(request, timeout=10) as response:
             result: dict[str, Any] = json.load(response)
             return result
@@ -173,6 +188,16 @@ class WorkerProcess:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def _flag_value(args: tuple[str, ...], flag: str) -> str | None:
+    """The value given to `flag` in a command line (`--flag VALUE` or `--flag=VALUE`), if any."""
+    for index, arg in enumerate(args):
+        if arg == flag and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith(flag + "="):
+            return arg[len(flag) + 1 :]
+    return None
 
 
 def data_dir_for(tmp: Path) -> str:

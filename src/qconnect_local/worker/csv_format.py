@@ -17,10 +17,10 @@ import functools
 import io
 import re
 import uuid
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Collection, Generator, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import IO, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 from botocore.model import Shape, StructureShape
 
@@ -49,10 +49,6 @@ REPORT_ERROR_SEPARATOR: Final = "; "
 
 _INVALID_UTF8 = re.compile("[\udc80-\udcff]")  # what `surrogateescape` turns undecodable bytes into
 _HEADER_NOISE = re.compile(r"[\s_-]+")
-_MESSAGE = re.compile(
-    r"Value '(?P<value>.*)' at '(?P<rest>[^']*' failed to satisfy constraint: .*)", re.DOTALL
-)
-_SHOWN_VALUE_CHARS = 300
 
 
 class ImportFileError(Exception):
@@ -152,21 +148,12 @@ def _model_errors(member: str, value: Any) -> list[str]:
     """
     errors: list[str] = []
     _member_checker(member)(value, member, errors)
-    return [_shorten(e) for e in errors]
+    return errors  # the validator quotes at most a prefix of a huge value (protocol.errors.quoted)
 
 
 @functools.cache
 def _member_checker(member: str) -> Checker:
     return checker(_member(member))
-
-
-def _shorten(message: str) -> str:
-    """Keep a report readable when the offending value is huge (a 1 MB name, say)."""
-    match = _MESSAGE.fullmatch(message)
-    if match is None or len(match["value"]) <= _SHOWN_VALUE_CHARS:
-        return message
-    value = match["value"]
-    return f"Value '{value[:_SHOWN_VALUE_CHARS]}...' ({len(value)} characters) at '{match['rest']}"
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -218,6 +205,12 @@ def _raise_field_size_limit() -> None:
         csv.field_size_limit(MAX_RECORD_CHARS)
 
 
+class ByteSource(Protocol):
+    """What the reader reads a file from: a binary file, a blob, anything with `read`."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class QuickResponseRows:
     """The data rows of a file whose header was accepted; an iterator of `ImportRow`.
 
@@ -248,7 +241,7 @@ class QuickResponseRows:
 
 
 def read_quick_response_rows(
-    stream: IO[bytes], *, region: str, account: str, instance_id: str | None
+    stream: ByteSource, *, region: str, account: str, instance_id: str | None
 ) -> QuickResponseRows:
     """Read the header now (raising `ImportFileError` if the file is rejected); rows come lazily.
 
@@ -271,7 +264,7 @@ def read_quick_response_rows(
 class _Borrowed(io.RawIOBase):
     """The caller's stream, read through our wrappers but never closed by them (nor by their GC)."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: ByteSource) -> None:
         super().__init__()
         self._stream = stream
 
@@ -297,10 +290,23 @@ def _read_header(reader: Any) -> list[str]:
             f"quick-response file. {accepted_headers_text()}"
         ) from None
     except csv.Error as error:
-        raise ImportFileError(f"The header row (line 1) cannot be read: {error}.") from None
+        raise ImportFileError(f"The header row (line 1) cannot be read: {csv_problem(error)}.") from None
     if not any(header):
         raise ImportFileError(f"Line 1 is empty: it must be the header row. {accepted_headers_text()}")
     return header
+
+
+def csv_problem(error: csv.Error) -> str:
+    """What the csv module's complaint means for the file, in its author's terms (the module's
+    own wording speaks of fields, limits and file modes of Python, not of the file)."""
+    message = str(error)
+    if "NUL" in message:
+        return "it contains a NUL character (a zero byte): save the file as CSV text"
+    if "new-line character" in message:
+        return "a line break inside a field that is not quoted: enclose such a value in double quotes"
+    if "field larger than field limit" in message:
+        return f"a cell is longer than {MAX_RECORD_CHARS} characters"
+    return "it is not valid CSV"
 
 
 def _header_columns(header: Sequence[str]) -> tuple[_Column, ...]:
@@ -352,7 +358,7 @@ def _rows(
             reason = (
                 f"the record is longer than {MAX_RECORD_CHARS} characters (is a quote left open?)"
                 if isinstance(error, _RecordTooLarge)
-                else f"the record cannot be read ({error})"
+                else f"the record cannot be read ({csv_problem(error)})"
             )
             yield ImportRow(line, (), {}, (f"{reason}; the rest of the file was not read",))
             return
@@ -363,6 +369,42 @@ def _rows(
         _check_unique(row, "name", "Name", seen_names, name_max, errors)
         _check_unique(row, "shortcutKey", "Shortcut key", seen_keys, key_max, errors)
         yield row if len(errors) == len(row.errors) else replace(row, errors=tuple(errors))
+
+
+def find_rows_by_name(
+    stream: ByteSource, names: Collection[str]
+) -> tuple[tuple[str, ...], dict[str, ImportRow]]:
+    """The header row and, for each of `names`, the first record whose Name cell it is.
+
+    For rows the import had accepted and then turned down when it published them (a name taken
+    meanwhile, the quota reached by other writes): their line and cells, for the report. Reads
+    records exactly as `read_quick_response_rows` does (same line numbers, same cells) but checks
+    nothing, so a pass costs little. The first record with a name is the one the import took:
+    within a file a name may appear once, and a later row with it was refused already. A file
+    whose header the reader accepted is the precondition (the header is not checked again).
+    """
+    _raise_field_size_limit()
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Borrowed(stream)), encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
+    feed = _LineFeed(text, MAX_RECORD_CHARS)
+    reader = csv.reader(feed)
+    header = _read_header(reader)
+    position = [column.member for column in _header_columns(header)].index("name")
+    wanted = set(names)
+    found: dict[str, ImportRow] = {}
+    while wanted:
+        line = reader.line_num + 1
+        feed.record_chars = 0
+        try:
+            cells: list[str] = next(reader)
+        except (StopIteration, _RecordTooLarge, csv.Error):  # where the import stopped reading too
+            break
+        name = cells[position] if position < len(cells) else ""
+        if name in wanted:
+            wanted.discard(name)
+            found[name] = ImportRow(line, tuple(map(_displayable, cells)), {}, ())
+    return tuple(_displayable(c) for c in header), found
 
 
 def _check_unique(
@@ -582,12 +624,14 @@ class FailedRecordReport:
     Only `write` is used on `out`, so any blob writer works; the report never closes it.
     """
 
-    def __init__(self, out: ByteSink, file_header: Sequence[str]) -> None:
-        out.write(codecs.BOM_UTF8)
+    def __init__(self, out: ByteSink, file_header: Sequence[str], *, continued: bool = False) -> None:
+        """`continued`: `out` already holds the start of this report (its BOM and header row)."""
         self._writer = csv.writer(_Utf8Text(out), lineterminator="\r\n")
         self._width = len(file_header)
         self.rows_written = 0
-        self._writer.writerow(failed_record_report_header(file_header))
+        if not continued:
+            out.write(codecs.BOM_UTF8)
+            self._writer.writerow(failed_record_report_header(file_header))
 
     def write(self, row: ImportRow) -> None:
         self._writer.writerow(failed_record_report_row(row, self._width))

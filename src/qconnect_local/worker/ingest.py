@@ -146,8 +146,18 @@ def run_delete(runtime: Runtime, claim: Claim) -> None:
             knowledge_bases.touch_content(conn, kb, now)
 
 
+def _failure_reason(claim: Claim, error: BaseException) -> str:
+    """Why, in the user's terms: the error itself is in the server log only (it may name SQL,
+    paths or a driver)."""
+    from qconnect_local.worker import kinds  # kinds names this module's runners
+
+    if isinstance(error, kinds.GaveUp):
+        return f"Ingestion {error}"
+    return f"Ingestion stopped on an internal error; the server log has the details (content {claim.job.id})"
+
+
 def fail_after_error(runtime: Runtime, claim: Claim, error: BaseException) -> None:
-    """A content job whose run raised ends *_FAILED with the error as its reason."""
+    """A content job whose run raised ends *_FAILED with a reason in the user's terms."""
     failed = {"DELETE_IN_PROGRESS": DELETE_FAILED, UPDATE_IN_PROGRESS: UPDATE_FAILED}.get(
         claim.status, CREATE_FAILED
     )
@@ -156,7 +166,7 @@ def fail_after_error(runtime: Runtime, claim: Claim, error: BaseException) -> No
             conn,
             claim,
             status=failed,
-            failure_reason=f"Ingestion stopped on an internal error ({type(error).__name__}: {error})",
+            failure_reason=_failure_reason(claim, error),
             pending_blob_key=None,
             pending_content_type=None,
             modified_at=runtime.clock.now(),
