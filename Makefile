@@ -8,7 +8,7 @@ PORT ?= 4567
 DATA_DIR ?= .qconnect-data
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck unit fuzz coverage-doc bench bench-import bench-search bench-scale bench-ingest bench-retrieval clean
+.PHONY: serve test lint typecheck unit fuzz coverage-doc bench bench-import bench-search bench-scale bench-ingest bench-retrieval bench-write-wait clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-scale: $(STAMP)
 
 bench-ingest: $(STAMP)
 	$(PY) bench/bench_ingest.py
+
+bench-write-wait: $(STAMP)
+	$(PY) bench/bench_write_wait.py
 
 bench-retrieval: $(STAMP)
 	$(PY) bench/bench_retrieval.py
