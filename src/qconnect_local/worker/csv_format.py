@@ -248,12 +248,7 @@ def read_quick_response_rows(
     `instance_id` is the Connect instance routing-profile names resolve in; without one, only
     routing-profile ARNs are accepted.
     """
-    _raise_field_size_limit()
-    text = io.TextIOWrapper(
-        io.BufferedReader(_Borrowed(stream)), encoding="utf-8-sig", errors="surrogateescape", newline=""
-    )
-    feed = _LineFeed(text, MAX_RECORD_CHARS)
-    reader = csv.reader(feed)
+    feed, reader = _records(stream)
     header = _read_header(reader)
     columns = _header_columns(header)
     instance_arn = f"arn:aws:connect:{region}:{account}:instance/{instance_id}" if instance_id else None
@@ -275,6 +270,17 @@ class _Borrowed(io.RawIOBase):
         data = self._stream.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+
+def _records(stream: ByteSource) -> tuple[_LineFeed, Any]:
+    """The file's CSV records and the line feed under them (which counts lines and record sizes):
+    read once to import, again to find rows refused at publish, in exactly the same way."""
+    _raise_field_size_limit()
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Borrowed(stream)), encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
+    feed = _LineFeed(text, MAX_RECORD_CHARS)
+    return feed, csv.reader(feed)
 
 
 def _read_header(reader: Any) -> list[str]:
@@ -383,12 +389,7 @@ def find_rows_by_name(
     within a file a name may appear once, and a later row with it was refused already. A file
     whose header the reader accepted is the precondition (the header is not checked again).
     """
-    _raise_field_size_limit()
-    text = io.TextIOWrapper(
-        io.BufferedReader(_Borrowed(stream)), encoding="utf-8-sig", errors="surrogateescape", newline=""
-    )
-    feed = _LineFeed(text, MAX_RECORD_CHARS)
-    reader = csv.reader(feed)
+    feed, reader = _records(stream)
     header = _read_header(reader)
     position = [column.member for column in _header_columns(header)].index("name")
     wanted = set(names)
