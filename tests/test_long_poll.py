@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import statistics
 import threading
 import time
@@ -13,9 +14,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import uvicorn
 
 from conftest import Target
 from documents import create_content, wait_for_content
+from polling import poll
+from qconnect_local.config import Settings
+from qconnect_local.runtime import Runtime
+from qconnect_local.server.app import App
+from qconnect_local.server.limits import uvicorn_options
+from qconnect_local.service import channels
 from qconnect_local.testing import postgres
 from qconnect_local.testing.server import ServerProcess
 
@@ -157,3 +165,42 @@ def test_on_postgresql_a_transcript_on_one_replica_wakes_a_long_poll_on_the_othe
         assert 0.9 < took < 5, f"the other replica answered after {took:.2f}s"
         assert busy < 2, f"a write and a read took {busy:.2f}s beside {PG_WAITERS} polls"
         assert len(rest) == PG_WAITERS and all(a["recommendations"] == [] for _t, a in rest)
+
+
+def test_a_long_poll_whose_client_goes_away_stops_waiting() -> None:
+    runtime = Runtime(Settings(run_worker=False))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            App(runtime), host="127.0.0.1", port=0, log_level="error", **uvicorn_options(runtime.settings)
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        qc = ServerProcess(port=port).client()
+        assistant_id = qc.create_assistant(name="support", type="AGENT")["assistant"]["assistantId"]
+        session_id = qc.create_session(assistantId=assistant_id, name="c")["session"]["sessionId"]
+        channel = channels.recommendations(session_id)
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            path = f"/assistants/{assistant_id}/sessions/{session_id}/recommendations?waitTimeSeconds=20"
+            client.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            poll(
+                lambda: runtime.signals.subscribers(channel),
+                lambda n: n == 1,
+                timeout=5,
+                what="the parked poll",
+            )
+        # The client is gone: its poll stops waiting long before its 20 seconds.
+        poll(
+            lambda: runtime.signals.subscribers(channel),
+            lambda n: n == 0,
+            timeout=5,
+            what="the abandoned poll",
+        )
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        runtime.close()

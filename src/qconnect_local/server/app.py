@@ -126,27 +126,41 @@ class App:
             return
         request.body = body
         scheme = scope.get("scheme", "http")
-        await _send(send, await self._answer(request, scheme))
+        response = await self._answer(request, scheme, receive)
+        if response is not None:
+            await _send(send, response)
 
-    async def _answer(self, request: Request, scheme: str) -> Response:
+    async def _answer(self, request: Request, scheme: str, receive: Receive) -> Response | None:
         """The response, a long poll's included: it waits here on the loop, holding no thread,
-        and each pass over the request is one short read on a thread."""
+        and each pass over the request is one short read on a thread. None: the client of a
+        long poll went away while it waited (nobody to answer, and its wait ends with it)."""
         threads = self._threads_for(request)
         loop = asyncio.get_running_loop()
         deadline: float | None = None
-        while True:
-            may_wait = deadline is None or loop.time() < deadline
-            if threads is None:
-                answer = route_once(self.runtime, request, scheme, may_wait=may_wait)
-            else:
-                answer = await loop.run_in_executor(
-                    threads, functools.partial(route_once, self.runtime, request, scheme, may_wait=may_wait)
-                )
-            if isinstance(answer, Response):
-                return answer
-            deadline = deadline if deadline is not None else loop.time() + answer.seconds
-            with answer.subscription as subscription:
-                await subscription.wait_async(max(0.0, deadline - loop.time()))
+        gone: asyncio.Future[None] | None = None  # the client's disconnect, watched while waiting
+        try:
+            while True:
+                may_wait = deadline is None or loop.time() < deadline
+                if threads is None:
+                    answer = route_once(self.runtime, request, scheme, may_wait=may_wait)
+                else:
+                    answer = await loop.run_in_executor(
+                        threads,
+                        functools.partial(route_once, self.runtime, request, scheme, may_wait=may_wait),
+                    )
+                if isinstance(answer, Response):
+                    return answer
+                deadline = deadline if deadline is not None else loop.time() + answer.seconds
+                gone = gone or asyncio.ensure_future(_disconnected(receive))
+                with answer.subscription as subscription:
+                    waiting = asyncio.ensure_future(subscription.wait_async(max(0.0, deadline - loop.time())))
+                    await asyncio.wait((waiting, gone), return_when=asyncio.FIRST_COMPLETED)
+                    if gone.done():
+                        waiting.cancel()
+                        return None
+        finally:
+            if gone is not None:
+                gone.cancel()
 
     def _threads_for(self, request: Request) -> ThreadPoolExecutor | None:
         """The pool a request that could wait runs on; None: answer it on the event loop.
@@ -220,6 +234,12 @@ async def _send(
     while (chunk := (await io(next, chunks, done)) if io is not None else next(chunks, done)) is not done:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
+
+
+async def _disconnected(receive: Receive) -> None:
+    """Returns once the client has disconnected (its whole body was read before)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _drain(receive: Receive) -> None:
