@@ -367,7 +367,7 @@ def _as_written_for_fts(query: str, terms: Sequence[str]) -> list[str]:
 def _fold_char(ch: str) -> str:
     """One character as words() folds text that is not all ASCII (casefold, NFKD, no marks)."""
     decomposed = unicodedata.normalize("NFKD", ch.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()  # as words() does
 
 
 def word_spans(value: str) -> list[tuple[int, int, str]]:

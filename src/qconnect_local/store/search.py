@@ -110,7 +110,8 @@ def words(value: str) -> list[str]:
     folded = value.lower()
     if not folded.isascii():
         decomposed = unicodedata.normalize("NFKD", value.casefold())
-        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        # Lower case again: a compatibility decomposition may give capitals (U+1D63C -> A).
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
     return WORD.findall(folded)
 
 
