@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import signal
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -382,13 +381,8 @@ def test_a_non_loopback_host_without_enforce_sigv4_is_warned_about(host: str) ->
 
 def stderr_after_stop(server: ServerProcess) -> str:
     """Stop the server and read everything it wrote to stderr."""
-    process = server.process
-    assert process is not None and process.stderr is not None
-    process.send_signal(signal.SIGTERM)
-    process.wait(10)
-    text = process.stderr.read().decode(errors="replace")
     server.stop()
-    return text
+    return server.log_text()
 
 
 def test_serving_on_all_interfaces_without_enforce_sigv4_prints_the_warning() -> None:

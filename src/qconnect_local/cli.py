@@ -3,69 +3,161 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import logging
+import os
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from qconnect_local import __version__
 from qconnect_local.blobs.factory import check_blob_url
-from qconnect_local.config import Settings, parse_credentials
+from qconnect_local.config import ENV_PREFIX, Settings, parse_credentials
+
+
+def _help(text: str, default: object, variable: str | None = None) -> str:
+    """A flag's help: what it does, then its default and the variable that sets it, if any."""
+    where = f"; {ENV_PREFIX}{variable.upper()}" if variable else ""
+    return f"{text} (default: {default}{where})"
+
+
+def _env_default(name: str, default: str) -> str:
+    """The default of a flag that has no setting (host, port), from its variable if set."""
+    return os.environ.get(ENV_PREFIX + name.upper(), default)
+
+
+COMMANDS = ("serve", "worker")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="qconnect-local", description="Local Amazon Q in Connect (qconnect/wisdom)."
+        prog="qconnect-local",
+        description="Local Amazon Q in Connect (qconnect/wisdom). Without a command: serve.",
     )
-    parser.add_argument("--version", action="version", version=__version__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the API over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=4567)
+    parser.add_argument("--version", action="version", version=f"qconnect-local {__version__}")
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="serve the API over HTTP (the default command)")
+    serve.add_argument(
+        "--host",
+        default=_env_default("host", "127.0.0.1"),
+        help=_help("address to listen on", "127.0.0.1", "host"),
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=_env_default("port", "4567"),
+        help=_help("port to listen on; 0 picks a free one (see --port-file)", 4567, "port"),
+    )
+    serve.add_argument(
+        "--port-file",
+        metavar="PATH",
+        help=_help("once listening, write the port (then a newline) to this file, for scripts", "none"),
+    )
     where = serve.add_mutually_exclusive_group()
-    where.add_argument("--data-dir", help="keep all state in this folder (SQLite, WAL); survives restarts")
     where.add_argument(
-        "--in-memory", action="store_true", help="throw-away state (the default without --data-dir)"
+        "--data-dir",
+        help=_help("keep all state in this folder (SQLite, WAL); survives restarts", "none", "data_dir"),
     )
-    where.add_argument("--database-url", help="SQLAlchemy URL of the database to use instead of --data-dir")
+    where.add_argument(
+        "--in-memory",
+        action="store_true",
+        help=_help("throw-away state, removed on exit", "on without --data-dir or --database-url"),
+    )
+    where.add_argument(
+        "--database-url",
+        help=_help("SQLAlchemy URL of the database to use instead of --data-dir", "none", "database_url"),
+    )
     serve.add_argument(
         "--blob-url",
         type=_blob_url,
-        help="where uploads and reports live: file:///path, s3://bucket/prefix or database"
-        " (default: database on PostgreSQL, files under --data-dir otherwise)",
+        help=_help(
+            "where uploads and reports live: file:///path, s3://bucket/prefix or database",
+            "database on PostgreSQL, files under --data-dir otherwise",
+            "blob_url",
+        ),
     )
-    serve.add_argument("--blob-endpoint-url", help="S3-compatible endpoint for an s3:// --blob-url")
     serve.add_argument(
-        "--job-lease-seconds", type=int, help="how long a job's claim lasts unless its worker renews it (60)"
+        "--blob-endpoint-url",
+        help=_help("S3-compatible endpoint for an s3:// --blob-url", "AWS's", "blob_endpoint_url"),
     )
     serve.add_argument(
-        "--public-url", help="base URL for links handed to clients (default: the request's Host)"
+        "--job-lease-seconds",
+        type=int,
+        help=_help("how long a job's claim lasts unless its worker renews it", 60, "job_lease_seconds"),
     )
-    serve.add_argument("--default-account", help="account for requests whose access key id is not 12 digits")
-    serve.add_argument("--default-region", help="region for unsigned requests")
-    serve.add_argument("--enforce-sigv4", action="store_true", default=None, help="verify SigV4 signatures")
     serve.add_argument(
-        "--credentials", type=parse_credentials, help="AKID:SECRET[,AKID:SECRET] for --enforce-sigv4"
+        "--public-url",
+        help=_help("base URL for links handed to clients", "the request's Host", "public_url"),
+    )
+    serve.add_argument(
+        "--default-account",
+        help=_help(
+            "account for requests whose access key id is not 12 digits", "123456789012", "default_account"
+        ),
+    )
+    serve.add_argument(
+        "--default-region", help=_help("region for unsigned requests", "us-east-1", "default_region")
+    )
+    serve.add_argument(
+        "--enforce-sigv4",
+        action="store_true",
+        default=None,
+        help=_help("verify SigV4 signatures", "off", "enforce_sigv4"),
+    )
+    serve.add_argument(
+        "--credentials",
+        type=parse_credentials,
+        help=_help("AKID:SECRET[,AKID:SECRET] for --enforce-sigv4", "none", "credentials"),
     )
     serve.add_argument(
         "--control-token",
         type=_control_token,
-        help="the operator's token for /_qconnect/ under --enforce-sigv4, sent as"
-        " 'Authorization: Bearer TOKEN' (without it the control plane is closed, health aside)",
+        help=_help(
+            "the operator's token for /_qconnect/ under --enforce-sigv4, sent as"
+            " 'Authorization: Bearer TOKEN'; without it the control plane is closed, health aside",
+            "none",
+            "control_token",
+        ),
     )
-    serve.add_argument("--knowledge-base-quota", type=int, help="knowledge bases per account and region (10)")
-    serve.add_argument("--quick-response-quota", type=int, help="quick responses per knowledge base (1000)")
-    serve.add_argument("--content-quota", type=int, help="contents per knowledge base (5000)")
-    serve.add_argument("--assistant-quota", type=int, help="assistants per account and region (5)")
+    quotas = (
+        ("--knowledge-base-quota", "knowledge bases per account and region", 10),
+        ("--quick-response-quota", "quick responses per knowledge base", 1000),
+        ("--content-quota", "contents per knowledge base", 5000),
+        ("--assistant-quota", "assistants per account and region", 5),
+        ("--assistant-association-quota", "knowledge bases one assistant answers from", 20),
+        ("--crawl-max-pages", "pages one MANAGED crawl fetches", 500),
+        ("--max-upload-bytes", "largest file a signed PUT accepts", "5 MiB"),
+        ("--worker-threads", "jobs the server's worker runs at once", 2),
+    )
+    for flag, text, default in quotas:
+        serve.add_argument(flag, type=int, help=_help(text, default, flag[2:].replace("-", "_")))
     serve.add_argument(
-        "--assistant-association-quota", type=int, help="knowledge bases one assistant answers from (20)"
+        "--no-worker",
+        dest="run_worker",
+        action="store_false",
+        default=None,
+        help=_help("API only: no import or delete jobs run here", "a worker runs", "run_worker"),
     )
-    serve.add_argument("--crawl-max-pages", type=int, help="pages one MANAGED crawl fetches (500)")
-    serve.add_argument("--max-upload-bytes", type=int, help="largest file a signed PUT accepts (5 MiB)")
-    serve.add_argument("--worker-threads", type=int, help="jobs the server's worker runs at once (2)")
-    serve.add_argument("--no-worker", dest="run_worker", action="store_false", default=None, help="API only")
-    serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--quiet",
+        dest="log_requests",
+        action="store_false",
+        default=None,
+        help=_help("do not log each request", "requests are logged", "log_requests"),
+    )
+    serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help=_help("how request logs are written", "text", "log_format"),
+    )
+    serve.add_argument(
+        "--log-level",
+        default="warning",
+        choices=["debug", "info", "warning", "error"],
+        help=_help("the least severe message logged", "warning"),
+    )
     _worker_parser(commands)
     return parser
 
@@ -134,6 +226,8 @@ def exposure_warning(host: str, settings: Settings) -> str | None:
     )
 
 
+SHUTDOWN_GRACE_SECONDS = 5
+
 _SETTING_FLAGS = (
     "data_dir",
     "database_url",
@@ -155,6 +249,8 @@ _SETTING_FLAGS = (
     "run_worker",
     "worker_threads",
     "job_lease_seconds",
+    "log_requests",
+    "log_format",
 )
 
 
@@ -176,28 +272,115 @@ def serve(args: argparse.Namespace) -> None:
     )
     settings = settings_from(args)
     raise_descriptor_limit()  # before the connection cap is computed from it
-    runtime = Runtime(settings)
-    default_router()  # build routes before the first request, not during it
-    print(
-        f"qconnect-local {__version__} on http://{args.host}:{args.port} (store: {runtime.store.url})",
-        flush=True,
-    )
-    warning = exposure_warning(args.host, settings)
-    if warning is not None:
-        print(warning, file=sys.stderr, flush=True)
+    sock = listen(args.host, args.port)  # first: a busy port costs no store
     try:
-        uvicorn.run(
+        runtime = Runtime(settings)
+    except BaseException:
+        sock.close()
+        raise
+    try:
+        default_router()  # build routes before the first request, not during it
+        config = uvicorn.Config(
             App(runtime),
             host=args.host,
-            port=args.port,
+            port=sock.getsockname()[1],
             log_level=args.log_level,
             access_log=False,
             **uvicorn_options(settings),  # httptools with header, timeout and connection limits
             loop="uvloop" if sys.platform != "win32" else "asyncio",
             lifespan="on",
+            # On SIGTERM/SIGINT requests in flight finish; a long poll still waiting after this
+            # is cut (its client retries), so a stop never waits its whole 20 seconds.
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
+        server = _graceful_server(config)
+        print(
+            f"qconnect-local {__version__} on {_address(sock)} (store: {runtime.store.url})",
+            flush=True,
+        )
+        warning = exposure_warning(args.host, settings)
+        if warning is not None:
+            print(warning, file=sys.stderr, flush=True)
+        if args.port_file:
+            _write_port_file(args.port_file, sock.getsockname()[1])
+        server.run(sockets=[sock])
     finally:
-        runtime.close()
+        sock.close()
+        runtime.close()  # the worker stops, the WAL is checkpointed, a temporary store removed
+
+
+class CannotListen(Exception):
+    """The address is busy, or not this machine's: one line, exit status 2."""
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on `host`:`port` (0: a free port), as uvicorn would bind it."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except OSError as error:
+        raise CannotListen(f"cannot listen on {host}:{port}: {_reason(error)}") from error
+    sock = socket.socket(family, kind, proto)
+    try:
+        if sys.platform != "win32":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)  # uvicorn's default backlog; connections queue until it serves
+    except OSError as error:
+        sock.close()
+        raise CannotListen(f"cannot listen on {host}:{port}: {_reason(error)}") from error
+    sock.set_inheritable(True)
+    return sock
+
+
+def _reason(error: OSError) -> str:
+    reason = error.strerror or str(error)
+    return reason[:1].lower() + reason[1:]
+
+
+def _address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _write_port_file(path: str, port: int) -> None:
+    """Written whole or not at all: a script polling for the file never reads half of it."""
+    partial = f"{path}.{os.getpid()}.tmp"
+    with open(partial, "w", encoding="ascii") as file:
+        file.write(f"{port}\n")
+    os.replace(partial, path)
+
+
+def _graceful_server(config: Any) -> Any:
+    """A uvicorn.Server that, stopped by SIGTERM or SIGINT, returns instead of re-raising it.
+
+    uvicorn's own `capture_signals` shuts down gracefully, then raises the captured signal
+    again with the original handlers back: SIGTERM's default handler ends the process at once
+    (exit status 143) before `runtime.close()` has run, and SIGINT becomes a
+    KeyboardInterrupt. Here the handlers are restored and the signal is not raised again, so
+    `serve` closes the runtime and exits 0.
+    """
+    import signal
+    import threading
+
+    import uvicorn
+    from uvicorn.server import HANDLED_SIGNALS
+
+    class GracefulServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in HANDLED_SIGNALS}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer(config)
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -221,15 +404,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     from qconnect_local.store.integrity import StoreUnusable
     from qconnect_local.store.migrate import StoreTooNew
 
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_with_command(sys.argv[1:] if argv is None else list(argv)))
     try:
         if args.command == "serve":
             serve(args)
         elif args.command == "worker":
             worker(args)
-    except (StoreTooNew, StoreUnusable) as refused:  # one line naming the store and the problem
+    except (StoreTooNew, StoreUnusable, CannotListen) as refused:  # one line naming the problem
         print(f"qconnect-local: {refused}", file=sys.stderr, flush=True)
         sys.exit(2)
+
+
+def _with_command(argv: list[str]) -> list[str]:
+    """Without a command, `serve` (as `moto_server` serves): `qconnect-local --port 0` serves."""
+    if argv and (argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version")):
+        return argv
+    return ["serve", *argv]
 
 
 if __name__ == "__main__":

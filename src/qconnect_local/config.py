@@ -52,6 +52,9 @@ class Settings:
     max_connections: int = 10_000  # waiting long polls count; beyond: idle ones make room, health answers
     # Check every handler output against the model's output shape: the test suite's mode, on by
     # the variable even for Settings built in code (an output that does not fit answers 500).
+    # The request log (server/request_log.py): one line per request on stderr; "text" or "json".
+    log_requests: bool = True
+    log_format: str = "text"
     strict_outputs: bool = field(default_factory=lambda: _flag(os.environ.get(ENV_PREFIX + "STRICT_OUTPUTS")))
 
     @classmethod

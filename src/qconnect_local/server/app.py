@@ -37,6 +37,7 @@ from qconnect_local.runtime import Runtime
 from qconnect_local.server import blob_routes
 from qconnect_local.server.control import PREFIX, handle_control
 from qconnect_local.server.dispatch import handle_api, new_request_id
+from qconnect_local.server.request_log import Note, for_runtime
 from qconnect_local.service.context import Suspend
 from qconnect_local.service.links import LinkError
 from qconnect_local.spec import waiting_operations
@@ -56,14 +57,29 @@ def base_url(runtime: Runtime, headers: dict[str, str], scheme: str) -> str:
 
 def route(runtime: Runtime, request: Request, scheme: str = "http") -> Response:
     """Any HTTP request to this server, whichever transport brought it; a long poll waits on the
-    calling thread (the in-process mock's way; the ASGI app waits on its event loop instead)."""
+    calling thread (the in-process mock's way; the ASGI app waits on its event loop instead).
+    Logged in the request log as the server logs it (a long poll once, when it answers)."""
+    request_log = for_runtime(runtime)
+    if request_log is None:
+        return _route(runtime, request, scheme, None)
+    started = time.perf_counter()
+    note = Note()
+    response = _route(runtime, request, scheme, note)
+    note.answered(response)
+    request_log.log(note, started)
+    return response
+
+
+def _route(runtime: Runtime, request: Request, scheme: str, note: Note | None) -> Response:
     limit = runtime.settings.max_request_bytes
     if len(request.body) > limit and not blob_routes.is_blob_path(request.raw_path):
+        if note is not None:
+            note.operation = _operation_name(request)
         return too_large(limit)  # as the server would, though the body is in memory already
     deadline: float | None = None
     while True:
         answer = route_once(
-            runtime, request, scheme, may_wait=deadline is None or time.monotonic() < deadline
+            runtime, request, scheme, may_wait=deadline is None or time.monotonic() < deadline, note=note
         )
         if isinstance(answer, Response):
             return answer
@@ -72,8 +88,13 @@ def route(runtime: Runtime, request: Request, scheme: str = "http") -> Response:
             subscription.wait(max(0.0, deadline - time.monotonic()))
 
 
-def route_once(runtime: Runtime, request: Request, scheme: str, *, may_wait: bool) -> Response | Suspend:
-    """One pass over a request: its response, or the `Suspend` of a long poll that found nothing."""
+def route_once(
+    runtime: Runtime, request: Request, scheme: str, *, may_wait: bool, note: Note | None = None
+) -> Response | Suspend:
+    """One pass over a request: its response, or the `Suspend` of a long poll that found nothing.
+    `note`, when given, learns what the request log says of it (operation, account)."""
+    if note is not None and note.operation is None:
+        note.operation = _operation_name(request, routed=False)
     if blob_routes.is_blob_path(request.raw_path):
         if request.method == "PUT":
             return blob_routes.receive_upload(runtime, request, [request.body])
@@ -82,7 +103,24 @@ def route_once(runtime: Runtime, request: Request, scheme: str, *, may_wait: boo
         return response
     if request.raw_path.startswith(PREFIX):
         return handle_control(runtime, request)
-    return handle_api(runtime, request, base_url(runtime, request.headers, scheme), may_wait=may_wait)
+    return handle_api(
+        runtime, request, base_url(runtime, request.headers, scheme), may_wait=may_wait, note=note
+    )
+
+
+def _operation_name(request: Request, *, routed: bool = True) -> str | None:
+    """The request log's name for a request: `link.PUT`, `control.reset`, `qconnect.<Operation>`
+    (with `routed`; otherwise None, for dispatch to name). Never the query string."""
+    if blob_routes.is_blob_path(request.raw_path):
+        return "link." + request.method
+    if request.raw_path.startswith(PREFIX):
+        return "control." + (request.raw_path[len(PREFIX) :].strip("/") or "-")
+    if not routed:
+        return None
+    try:
+        return "qconnect." + default_router().match(request.method, request.raw_path).operation
+    except ServiceError:
+        return None
 
 
 class App:
@@ -96,6 +134,7 @@ class App:
         # of the store's pool (30), which these threads and the writers' must never exhaust.
         self._waiters = ThreadPoolExecutor(waiting_threads, thread_name_prefix="qconnect-wait")
         self._loop_reads = runtime.store.dialect == "sqlite"
+        self._log = for_runtime(runtime)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -103,6 +142,23 @@ class App:
             return
         if scope["type"] != "http":
             return
+        if self._log is None:
+            await self._serve(scope, receive, send, None)
+            return
+        started = time.perf_counter()
+        note = Note()
+
+        async def logged_send(message: MutableMapping[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                note.started(message)
+            await send(message)
+
+        try:
+            await self._serve(scope, receive, logged_send, note)
+        finally:
+            self._log.log(note, started)  # after the whole response (a download's too) is sent
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, note: Note | None) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         raw_path = scope.get("raw_path") or scope["path"].encode()
         request = Request(
@@ -112,6 +168,8 @@ class App:
             headers,
         )
         if blob_routes.is_blob_path(request.raw_path):
+            if note is not None:
+                note.operation = _operation_name(request)
             await self._blob(request, receive, send)
             return
         limit = self.runtime.settings.max_request_bytes
@@ -120,17 +178,21 @@ class App:
                 raise _TooLarge
             body = await _read_body(receive, limit)
         except _TooLarge:
+            if note is not None:
+                note.operation = _operation_name(request)
             await _send(send, too_large(limit))  # and uvicorn closes the connection (`Connection: close`)
             return
         if body is None:  # the client went away before its body was complete: nothing to answer
             return
         request.body = body
         scheme = scope.get("scheme", "http")
-        response = await self._answer(request, scheme, receive)
+        response = await self._answer(request, scheme, receive, note)
         if response is not None:
             await _send(send, response)
 
-    async def _answer(self, request: Request, scheme: str, receive: Receive) -> Response | None:
+    async def _answer(
+        self, request: Request, scheme: str, receive: Receive, note: Note | None = None
+    ) -> Response | None:
         """The response, a long poll's included: it waits here on the loop, holding no thread,
         and each pass over the request is one short read on a thread. None: the client of a
         long poll went away while it waited (nobody to answer, and its wait ends with it)."""
@@ -142,11 +204,13 @@ class App:
             while True:
                 may_wait = deadline is None or loop.time() < deadline
                 if threads is None:
-                    answer = route_once(self.runtime, request, scheme, may_wait=may_wait)
+                    answer = route_once(self.runtime, request, scheme, may_wait=may_wait, note=note)
                 else:
                     answer = await loop.run_in_executor(
                         threads,
-                        functools.partial(route_once, self.runtime, request, scheme, may_wait=may_wait),
+                        functools.partial(
+                            route_once, self.runtime, request, scheme, may_wait=may_wait, note=note
+                        ),
                     )
                 if isinstance(answer, Response):
                     return answer

@@ -21,6 +21,7 @@ from qconnect_local.protocol.serializer import serialize_error, serialize_output
 from qconnect_local.protocol.validator import checker, raise_for_errors
 from qconnect_local.runtime import Runtime
 from qconnect_local.server.auth import AuthError, Identity, parse_identity, verify_sigv4
+from qconnect_local.server.request_log import Note
 from qconnect_local.service import handlers
 from qconnect_local.service.context import Call, Suspend
 from qconnect_local.spec import operation
@@ -44,15 +45,25 @@ def new_request_id() -> str:
 
 
 def handle_api(
-    runtime: Runtime, request: Request, base_url: str, *, may_wait: bool = False
+    runtime: Runtime,
+    request: Request,
+    base_url: str,
+    *,
+    may_wait: bool = False,
+    note: Note | None = None,
 ) -> Response | Suspend:
     """The response to an API request; with `may_wait`, a long poll that found nothing yet
-    returns its `Suspend` instead, for the caller to wait on and ask again (`long_poll`)."""
+    returns its `Suspend` instead, for the caller to wait on and ask again (`long_poll`).
+    `note`, when given, learns the operation and account, for the request log."""
     request_id = new_request_id()
     try:
         match = default_router().match(request.method, request.raw_path)
+        if note is not None:
+            note.operation = "qconnect." + match.operation
         settings = runtime.settings
         identity = _identify(runtime, request)
+        if note is not None:
+            note.account = identity.account
         op = operation(match.operation)
         params = parse_input(op, request, match.labels)
         if op.input_shape is not None:

@@ -48,6 +48,13 @@ class ServerProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
+        # Its stderr (the request log among it) goes to a file: never a full pipe that blocks it.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115
+
+    def log_text(self) -> str:
+        """Everything the server wrote to stderr so far (its request log, warnings, errors)."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "qconnect_local.cli", "serve", "--port", str(self.port), *self.args]
@@ -56,7 +63,7 @@ class ServerProcess:
         return cmd
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
-        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL, stderr=self.log)
         self.wait_healthy(timeout)
         return self
 
@@ -64,8 +71,7 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while True:
             if self.process is not None and self.process.poll() is not None:
-                stderr = self.process.stderr.read().decode() if self.process.stderr else ""
-                raise RuntimeError(f"qconnect-local exited with {self.process.returncode}: {stderr}")
+                raise RuntimeError(f"qconnect-local exited with {self.process.returncode}: {self.log_text()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/_qconnect/health", timeout=1) as response:
                     health: dict[str, Any] = json.load(response)
@@ -117,8 +123,6 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
         self.process = None
 
     def __enter__(self) -> ServerProcess:
