@@ -14,18 +14,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from conftest import Target
 from documents import create_content, wait_for_content
 from polling import poll
 from qconnect_local.config import Settings
 from qconnect_local.runtime import Runtime
-from qconnect_local.server.app import App
-from qconnect_local.server.limits import uvicorn_options
 from qconnect_local.service import channels
 from qconnect_local.testing import postgres
-from qconnect_local.testing.server import ServerProcess
+from qconnect_local.testing.server import ServerProcess, app_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -169,17 +166,7 @@ def test_on_postgresql_a_transcript_on_one_replica_wakes_a_long_poll_on_the_othe
 
 def test_a_long_poll_whose_client_goes_away_stops_waiting() -> None:
     runtime = Runtime(Settings(run_worker=False))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            App(runtime), host="127.0.0.1", port=0, log_level="error", **uvicorn_options(runtime.settings)
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            time.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
+    with app_in_thread(runtime) as port:
         qc = ServerProcess(port=port).client()
         assistant_id = qc.create_assistant(name="support", type="AGENT")["assistant"]["assistantId"]
         session_id = qc.create_session(assistantId=assistant_id, name="c")["session"]["sessionId"]
@@ -200,7 +187,3 @@ def test_a_long_poll_whose_client_goes_away_stops_waiting() -> None:
             timeout=5,
             what="the abandoned poll",
         )
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        runtime.close()

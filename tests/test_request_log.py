@@ -5,23 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-import uvicorn
 
+from polling import poll
 from qconnect_local.config import Settings
 from qconnect_local.runtime import Runtime
-from qconnect_local.server.app import App
-from qconnect_local.server.limits import uvicorn_options
 from qconnect_local.server.request_log import LOGGER_NAME
 from qconnect_local.testing.mock import mock_qconnect
-from qconnect_local.testing.server import ServerProcess
+from qconnect_local.testing.server import ServerProcess, app_in_thread
 
 LINE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (?P<id>\S+) (?P<account>\S+) (?P<op>\S+)"
@@ -154,29 +150,17 @@ def test_the_log_reaches_stderr_at_the_default_root_level(capsys: pytest.Capture
 
 def test_the_asgi_app_logs_each_request_and_a_long_poll_once(lines: list[str]) -> None:
     runtime = Runtime(Settings(run_worker=False))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            App(runtime), host="127.0.0.1", port=0, log_level="error", **uvicorn_options(runtime.settings)
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        while not server.started:
-            time.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
+    with app_in_thread(runtime) as port:
         qc = ServerProcess(port=port).client()
         assistant_id = qc.create_assistant(name="support", type="AGENT")["assistant"]["assistantId"]
         session_id = qc.create_session(assistantId=assistant_id, name="c")["session"]["sessionId"]
+        # A request is logged once its response is sent, so the client may see it first.
+        poll(lambda: lines, lambda got: any("qconnect.CreateSession" in line for line in got), what="the log")
         del lines[:]
         qc.get_recommendations(assistantId=assistant_id, sessionId=session_id, waitTimeSeconds=1)
         kb = qc.create_knowledge_base(name="kb", knowledgeBaseType="QUICK_RESPONSES")["knowledgeBase"]
         up = qc.start_content_upload(knowledgeBaseId=kb["knowledgeBaseId"], contentType="text/csv")
         assert _put(up) == 200
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        runtime.close()
     ops = [_parsed(line) for line in lines]
     assert [f["op"] for f in ops] == [
         "qconnect.GetRecommendations",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -11,11 +12,16 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qconnect_local.runtime import Runtime
 
 
 def free_port() -> int:
@@ -208,3 +214,32 @@ def data_dir_for(tmp: Path) -> str:
     path = tmp / "qconnect-data"
     path.mkdir(parents=True, exist_ok=True)
     return str(path)
+
+
+@contextlib.contextmanager
+def app_in_thread(runtime: Runtime) -> Iterator[int]:
+    """The ASGI app of `runtime` under uvicorn (with the server's limits) in a thread of this
+    process, on a free port (yielded): for tests that need the real server and the runtime's
+    insides at once. The runtime is closed on exit."""
+    import uvicorn
+
+    from qconnect_local.server.app import App
+    from qconnect_local.server.limits import uvicorn_options
+
+    config = uvicorn.Config(
+        App(runtime), host="127.0.0.1", port=0, log_level="error", **uvicorn_options(runtime.settings)
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        yield int(server.servers[0].sockets[0].getsockname()[1])
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        runtime.close()
