@@ -128,13 +128,16 @@ def _held_statement(family: Family) -> Select[Any]:
     return select(family.table.c.seq).where(*_fence(family))
 
 
+def update_held(conn: Connection, claim: Claim, **values: Any) -> bool:
+    """Set `values` on the job only while this claim holds it (same row, claim and status);
+    whether it did. Every write of a claimed job is fenced so."""
+    return bool(conn.execute(_finish_statement(claim.family), {**values, **_fence_values(claim)}).rowcount)
+
+
 def finish(conn: Connection, claim: Claim, **values: Any) -> None:
     """Move the claimed job to its next state, or raise LostClaim if the claim is gone."""
     released = {"claimed_by": None, "lease_until": None, "hold_until": None}
-    done = conn.execute(
-        _finish_statement(claim.family), {**released, **values, **_fence_values(claim)}
-    ).rowcount
-    if not done:
+    if not update_held(conn, claim, **released, **values):
         raise LostClaim(claim.job.id)
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import csv
 import errno
-import functools
 import io
 import logging
 import sqlite3
@@ -42,12 +41,11 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import IO, Any
 
-from sqlalchemy import Update, bindparam, update
 from sqlalchemy.exc import DBAPIError
 
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import quick_responses
-from qconnect_local.service.families import IMPORT_JOB, KNOWLEDGE_BASE, REPORT_BLOBS, Family
+from qconnect_local.service.families import IMPORT_JOB, KNOWLEDGE_BASE, REPORT_BLOBS
 from qconnect_local.service.import_jobs import (
     COMPLETE,
     DELETE_FAILED,
@@ -59,7 +57,7 @@ from qconnect_local.store import Connection, Store
 from qconnect_local.store import quick_responses as qr_store
 from qconnect_local.store.engine import StoreBusy
 from qconnect_local.store.errors import StoreConflict
-from qconnect_local.worker import csv_format
+from qconnect_local.worker import claims, csv_format
 from qconnect_local.worker.claims import Claim, LostClaim, finish
 
 log = logging.getLogger("qconnect_local.worker")
@@ -191,27 +189,11 @@ def _open_upload(runtime: Runtime, key: str) -> IO[bytes]:
 # --- claims: fenced renewals and releases -------------------------------------------------------
 
 
-@functools.cache
-def _fenced(family: Family) -> Update:
-    """An update of the claimed job that only applies while this claim holds it (as
-    `claims.finish`): same row, same claim token, same status. Built once."""
-    c = family.table.c
-    return update(family.table).where(
-        c.seq == bindparam("held_seq"),
-        c.claimed_by == bindparam("held_by"),
-        c[family.job_status_column] == bindparam("held_status"),
-    )
-
-
-def _fence(claim: Claim) -> dict[str, Any]:
-    return {"held_seq": claim.job.seq, "held_by": claim.token, "held_status": claim.status}
-
-
 def _release_for_retry(runtime: Runtime, claim: Claim) -> None:
     """End this claim (fenced, as any write of the job) so that a worker runs the job again now."""
     try:
         with runtime.store.write() as conn:
-            conn.execute(_fenced(claim.family), {"claimed_by": None, "lease_until": None, **_fence(claim)})
+            claims.update_held(conn, claim, claimed_by=None, lease_until=None)
     except Exception:
         # The database is still away: the lease runs out instead, and the job is claimed then.
         log.warning("job %s: could not release its claim; it is retried once its lease ends", claim.job.id)
@@ -382,8 +364,7 @@ class _Staging:
         job's row until the transaction ends, so no other worker can claim the job meanwhile (the
         claim query skips locked rows) and none can clear the staging area under it."""
         until = self.runtime.clock.now() + self.lease
-        renewed = conn.execute(_fenced(self.claim.family), {"lease_until": until, **_fence(self.claim)})
-        if not renewed.rowcount:
+        if not claims.update_held(conn, self.claim, lease_until=until):
             raise LostClaim(self.job.id)
         self._renewed = time.monotonic()
 
