@@ -76,6 +76,12 @@ def resolve(call: Call, family: Family, value: str, parent_ids: tuple[str, ...])
     return parsed.ids[-1], parsed.qualifier
 
 
+def named_id(value: str) -> str:
+    """The id an id or ARN names (an ARN's last part), before it is checked (for messages and
+    channels: `resolve` is what checks it)."""
+    return value.rsplit("/", 1)[-1] if value.startswith("arn:") else value
+
+
 def load_qualified(
     conn: Connection, call: Call, family: Family, value: str, parent: Any = None
 ) -> tuple[Any, str | None]:
@@ -156,7 +162,8 @@ def check_room(conn: Connection, call: Call, family: Family, parent: Any = None)
     commit (`Repository.count`), so concurrent creates take turns from the count to the commit,
     on every process sharing the database.
     """
-    lock_parent(conn, call, family, parent)
+    if parent is not None or family.quota is None:
+        lock_parent(conn, call, family, parent)  # at the top level `count` takes this very lock
     if family.quota is None:
         return
     quota = int(getattr(call.runtime.settings, family.quota))
