@@ -104,9 +104,6 @@ def delete_assistant(call: Call, params: dict[str, Any]) -> None:
 @operation("RegisterAssistantReplicaKey")
 def register_replica_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.write() as conn:
-        row = resources.load_locked(conn, call, ASSISTANT, params["assistantId"])
-        config = replica_keys.with_replica_key(conn, call, params, row.config, "assistant", row.id)
-        if config is not None:
-            ASSISTANT.repo.update(conn, row.seq, {"config": config, "modified_at": call.now()})
-            row = load(conn, call, row.id)
-        return _with_tags(conn, call, row)
+        return _with_tags(
+            conn, call, replica_keys.register(conn, call, ASSISTANT, params["assistantId"], params)
+        )

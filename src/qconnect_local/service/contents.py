@@ -305,11 +305,7 @@ def _page(call: Call, params: dict[str, Any], where: dict[str, Any] | None) -> d
 @operation("RegisterKnowledgeBaseReplicaKey")
 def register_replica_key(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.write() as conn:
-        kb = resources.load_locked(conn, call, KNOWLEDGE_BASE, params["knowledgeBaseId"])
-        config = replica_keys.with_replica_key(conn, call, params, kb.config, "knowledge base", kb.id)
-        if config is not None:
-            KNOWLEDGE_BASE.repo.update(conn, kb.seq, {"config": config, "modified_at": call.now()})
-            kb = knowledge_bases.load(conn, call, kb.id)
+        kb = replica_keys.register(conn, call, KNOWLEDGE_BASE, params["knowledgeBaseId"], params)
         return {"knowledgeBase": _kb_data(conn, call, kb)}
 
 

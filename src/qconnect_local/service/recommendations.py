@@ -94,8 +94,8 @@ def transcript(conn: Connection, session: Any) -> list[tuple[str, str]]:
 def _recommend(
     conn: Connection, call: Call, assistant: Any, session: Any, query: str
 ) -> dict[str, Any] | None:
-    kb_ids = retrieval.searchable_knowledge_bases(conn, call, assistant)
-    found = retrieval.search(conn, call, kb_ids, query, keep=retrieval.tag_filter_of(session))
+    types = retrieval.searchable_knowledge_bases(conn, call, assistant)
+    found = retrieval.search(conn, call, list(types), query, keep=retrieval.tag_filter_of(session))
     already = {row.content_id for row in RECOMMENDATION.repo.where(conn, session_id=session.id)}
     chosen = [
         item
@@ -123,7 +123,6 @@ def _recommend(
             "created_at": now,
         },
     )
-    types = retrieval.kb_types(conn, call, kb_ids)
     terms = retrieval.highlight_words(query)
     ids = []
     for item in chosen:
@@ -176,7 +175,9 @@ def get_recommendations(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     subscription = None
     if call.may_wait and wait > 0:
         # Subscribed before the queue is read: a recommendation committed in between still wakes it.
-        subscription = call.runtime.signals.subscribe(channels.recommendations(_session_key(params)))
+        subscription = call.runtime.signals.subscribe(
+            channels.recommendations(resources.named_id(params["sessionId"]))
+        )
     try:
         with call.runtime.store.read() as conn:
             _assistant, session = sessions.load_with_assistant(conn, call, params)
@@ -220,12 +221,6 @@ def get_recommendations(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             for t in sorted(triggers.values(), key=lambda t: t.seq)
         ],
     }
-
-
-def _session_key(params: dict[str, Any]) -> str:
-    """The session id a request names (its ARN's last part), for the channel it waits on."""
-    given = str(params["sessionId"])
-    return given.rsplit("/", 1)[-1] if given.startswith("arn:") else given
 
 
 # -- NotifyRecommendationsReceived --------------------------------------------------------------

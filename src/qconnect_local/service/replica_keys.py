@@ -10,12 +10,24 @@ from __future__ import annotations
 from typing import Any, Final
 
 from qconnect_local.protocol.errors import conflict, validation_error
-from qconnect_local.service import idempotency
+from qconnect_local.service import idempotency, resources
 from qconnect_local.service.context import Call
+from qconnect_local.service.families import Family
 from qconnect_local.store import Connection
 
 ENCRYPTION: Final = "serverSideEncryptionConfiguration"
 MAX_REPLICA_KEYS: Final = 5
+
+
+def register(conn: Connection, call: Call, family: Family, value: str, params: dict[str, Any]) -> Any:
+    """Register the request's replica key on the row `value` names (locked, so that concurrent
+    registrations all count); the row as it is afterwards."""
+    row = resources.load_locked(conn, call, family, value)
+    config = with_replica_key(conn, call, params, row.config, family.label.lower(), row.id)
+    if config is not None:
+        family.repo.update(conn, row.seq, {"config": config, "modified_at": call.now()})
+        row = family.repo.find_any(conn, row.id)
+    return row
 
 
 def with_replica_key(

@@ -122,21 +122,28 @@ def tag_filter_of(session: Any | None) -> ContentFilter | None:
     return lambda _row, tags: allowed(tags)
 
 
-def searchable_knowledge_bases(conn: Connection, call: Call, assistant: Any) -> list[str]:
-    """The ids of the assistant's associated knowledge bases that still exist, oldest association first."""
-    ids = []
+def searchable_knowledge_bases(conn: Connection, call: Call, assistant: Any) -> dict[str, str]:
+    """The assistant's associated knowledge bases that still exist, oldest association first:
+    id -> the referenceType of their contents."""
+    types = {}
     for association in assistant_associations.of_assistant(conn, assistant):
-        kb_id = association.knowledge_base_id
-        if kb_id is not None and KNOWLEDGE_BASE.repo.find(conn, call.account, call.region, kb_id) is not None:
-            ids.append(kb_id)
-    return ids
+        kb_type = _reference_type_of(conn, call, association.knowledge_base_id)
+        if kb_type is not None:
+            types[association.knowledge_base_id] = kb_type
+    return types
+
+
+def _reference_type_of(conn: Connection, call: Call, kb_id: str | None) -> str | None:
+    """The referenceType of a knowledge base's contents; None for none (Bedrock) or one deleted."""
+    kb = KNOWLEDGE_BASE.repo.find(conn, call.account, call.region, kb_id) if kb_id is not None else None
+    return reference_type(kb) if kb is not None else None
 
 
 # -- what a result looks like -------------------------------------------------------------------
 
 
 def reference_type(kb: Any) -> str:
-    return "WEB_CRAWLER" if kb is not None and kb.type == "MANAGED" else "KNOWLEDGE_BASE"
+    return "WEB_CRAWLER" if kb.type == "MANAGED" else "KNOWLEDGE_BASE"
 
 
 def content_reference(call: Call, found: Found, kb_type: str) -> dict[str, Any]:
@@ -204,14 +211,6 @@ def best_per_content(found: Sequence[Found]) -> list[Found]:
     return best
 
 
-def kb_types(conn: Connection, call: Call, kb_ids: Sequence[str]) -> dict[str, str]:
-    """knowledge base id -> the referenceType of its contents."""
-    return {
-        kb_id: reference_type(KNOWLEDGE_BASE.repo.find(conn, call.account, call.region, kb_id))
-        for kb_id in kb_ids
-    }
-
-
 # -- QueryAssistant ---------------------------------------------------------------------------
 
 
@@ -265,12 +264,11 @@ def query_assistant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         scope = _page_scope(call, assistant, params)
         start = decode_token(call, params["nextToken"], scope) if "nextToken" in params else 0
         found: list[Found] = []
-        kb_ids = searchable_knowledge_bases(conn, call, assistant)
+        types = searchable_knowledge_bases(conn, call, assistant)
         if wanted is None or KNOWLEDGE_CONTENT in wanted:
-            found = best_per_content(search(conn, call, kb_ids, text, keep=tag_filter_of(session)))
+            found = best_per_content(search(conn, call, list(types), text, keep=tag_filter_of(session)))
         size = page_size(call, params)
         page = found[start : start + size]
-        types = kb_types(conn, call, kb_ids)
         terms = highlight_words(text)
         results = []
         now = call.now()
@@ -321,33 +319,27 @@ def retrieve(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     number = _number_of_results(configuration)
     errors: list[dict[str, Any]] = []
     searched: dict[str, str] = {}  # knowledge base id -> association id
+    types: dict[str, str] = {}  # knowledge base id -> referenceType
     with call.runtime.store.read() as conn:
         assistant = assistants.load(conn, call, params["assistantId"])
         for given in configuration["knowledgeSource"]["assistantAssociationIds"]:
             try:
                 association = assistant_associations.load(conn, call, assistant, given)
             except ServiceError:
-                errors.append(
-                    _retrieve_error(
-                        _id_of(given), "RESOURCE_NOT_FOUND", f"Assistant association not found: {given}"
-                    )
-                )
+                message = f"Assistant association not found: {given}"
+                errors.append(_retrieve_error(resources.named_id(given), "RESOURCE_NOT_FOUND", message))
                 continue
-            if association.knowledge_base_id is None:
+            kb_id = association.knowledge_base_id
+            kb_type = _reference_type_of(conn, call, kb_id)
+            if kb_id is None:
                 errors.append(_retrieve_error(association.id, "DEPENDENCY_FAILED", NO_BEDROCK))
-            elif (
-                KNOWLEDGE_BASE.repo.find(conn, call.account, call.region, association.knowledge_base_id)
-                is None
-            ):
-                message = (
-                    f"Knowledge base {association.knowledge_base_id} of this association no longer exists"
-                )
+            elif kb_type is None:
+                message = f"Knowledge base {kb_id} of this association no longer exists"
                 errors.append(_retrieve_error(association.id, "RESOURCE_NOT_FOUND", message))
             else:
-                searched.setdefault(association.knowledge_base_id, association.id)
-        kb_ids = list(searched)
-        found = search(conn, call, kb_ids, params["retrievalQuery"], keep=keep)[:number]
-        types = kb_types(conn, call, kb_ids)
+                searched.setdefault(kb_id, association.id)
+                types[kb_id] = kb_type
+        found = search(conn, call, list(searched), params["retrievalQuery"], keep=keep)[:number]
     results = [
         {
             "associationId": searched[item.content.knowledge_base_id],
@@ -358,8 +350,3 @@ def retrieve(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         for item in found
     ]
     return {"results": results, "errors": errors or None}
-
-
-def _id_of(given: str) -> str:
-    """The association id a request named (its ARN's last part), for a RetrieveError."""
-    return given.rsplit("/", 1)[-1] if given.startswith("arn:") else given
