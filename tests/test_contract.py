@@ -68,6 +68,11 @@ def _content(target: Target, qc: Any) -> Parent:
     return {**parent, "contentId": content["contentId"]}
 
 
+def _message_template_kb(_target: Target, qc: Any) -> Parent:
+    kb = qc.create_knowledge_base(name="contract-mt", knowledgeBaseType="MESSAGE_TEMPLATES")["knowledgeBase"]
+    return {"knowledgeBaseId": kb["knowledgeBaseId"]}
+
+
 def _assistant(_target: Target, qc: Any) -> Parent:
     assistant = qc.create_assistant(name="contract-assistant", type="AGENT")["assistant"]
     return {"assistantId": assistant["assistantId"]}
@@ -167,6 +172,22 @@ FAMILIES = [
         lambda qc, p, page: _page(qc.list_content_associations(**p, **page), "contentAssociationSummaries"),
         lambda qc, p, ident: qc.delete_content_association(contentAssociationId=ident, **p),
         many=False,
+    ),
+    Family(
+        "message-template",
+        "messageTemplateId",
+        "messageTemplateArn",
+        _message_template_kb,
+        lambda _t, qc, p, name, extra: qc.create_message_template(
+            name=name,
+            channelSubtype="SMS",
+            content={"sms": {"body": {"plainText": {"content": name}}}},
+            **p,
+            **extra,
+        )["messageTemplate"],
+        lambda qc, p, ident: qc.get_message_template(messageTemplateId=ident, **p)["messageTemplate"],
+        lambda qc, p, page: _page(qc.list_message_templates(**p, **page), "messageTemplateSummaries"),
+        lambda qc, p, ident: qc.delete_message_template(messageTemplateId=ident, **p),
     ),
     Family(
         "assistant",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +116,32 @@ def test_get_answers_json_with_timestamps_as_numbers(wire: Wire) -> None:
     modified = reply.json()["knowledgeBase"]["lastModifiedTime"]
     assert isinstance(modified, int | float)
     assert not isinstance(modified, bool)
+
+
+ISO_8601 = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"
+
+
+def test_message_templates_carry_their_timestamps_as_iso_8601_strings(wire: Wire) -> None:
+    """The one family whose model shapes say `timestampFormat: iso8601`."""
+    body = json.dumps({"name": "templates", "knowledgeBaseType": "MESSAGE_TEMPLATES"})
+    kb = wire.send("POST", "/knowledgeBases", body, JSON_HEADERS).json()["knowledgeBase"]
+    base = f"/knowledgeBases/{kb['knowledgeBaseId']}/messageTemplates"
+    template = json.dumps({"name": "t", "channelSubtype": "EMAIL", "content": {"email": {"subject": "s"}}})
+    made = wire.send("POST", base, template, JSON_HEADERS).json()["messageTemplate"]
+    attachment = json.dumps({"name": "a.txt", "contentDisposition": "ATTACHMENT", "body": "YQ=="})
+    reply = wire.send("POST", f"{base}/{made['messageTemplateId']}/attachments", attachment, JSON_HEADERS)
+    attached = reply.json()["attachment"]
+    listed = wire.send("GET", base).json()["messageTemplateSummaries"][0]
+
+    for value in (
+        made["createdTime"],
+        made["lastModifiedTime"],
+        attached["uploadedTime"],
+        attached["urlExpiry"],
+        listed["lastModifiedTime"],
+    ):
+        assert isinstance(value, str)
+        assert re.fullmatch(ISO_8601, value), value
 
 
 def test_delete_answers_204_with_an_empty_body(wire: Wire) -> None:

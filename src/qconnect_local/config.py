@@ -29,6 +29,9 @@ class Settings:
     content_quota: int = 5000  # contents per knowledge base (AWS default)
     assistant_quota: int = 5  # per account and region (not adjustable in AWS; here, for tests)
     assistant_association_quota: int = 20  # per assistant
+    message_template_quota: int = 200  # per knowledge base (AWS default)
+    message_template_version_quota: int = 20  # per message template (AWS: not adjustable)
+    message_template_attachment_quota: int = 10  # per email template's $LATEST (AWS default)
     max_upload_bytes: int = 5 * 1024 * 1024  # the "maximum size per document" quota
     default_upload_ttl_minutes: int = 15
     run_worker: bool = True

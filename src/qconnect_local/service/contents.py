@@ -28,7 +28,6 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Final
 
 from qconnect_local.protocol.errors import ServiceError, conflict, validation_error
@@ -48,7 +47,6 @@ CREATE_FAILED: Final = "CREATE_FAILED"
 UPDATE_FAILED: Final = "UPDATE_FAILED"
 DELETE_FAILED: Final = "DELETE_FAILED"
 SHOWN_STATUS: Final = {UPDATE_IN_PROGRESS: ACTIVE}
-LINK_TTL: Final = timedelta(minutes=15)
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -94,7 +92,7 @@ def summary(call: Call, row: Any, tags: dict[str, str]) -> dict[str, Any]:
 
 def describe(call: Call, kb: Any, row: Any, tags: dict[str, str]) -> dict[str, Any]:
     """ContentData: the summary, the link out, and a fresh signed link to the file."""
-    expiry = links.link_expiry(call.now() + LINK_TTL)
+    expiry = links.download_expiry(call.now())
     url = links.sign(call.runtime.store.secret, call.base_url, "GET", f"contents/{row.id}/file", expiry)
     return {**summary(call, row, tags), "linkOutUri": link_out_uri(kb, row), "url": url, "urlExpiry": expiry}
 

@@ -21,7 +21,9 @@ from qconnect_local.store.repository import Repository
 
 UPLOAD_BLOBS = "uploads/"  # uploaded files (and the files content was ingested from)
 REPORT_BLOBS = "reports/"  # import jobs' failed-record reports
-BLOB_FOLDERS = (UPLOAD_BLOBS, REPORT_BLOBS)  # every blob of every family: what reset empties
+ATTACHMENT_BLOBS = "attachments/"  # message templates' attachment files
+# Every blob of every family: what reset empties.
+BLOB_FOLDERS = (UPLOAD_BLOBS, REPORT_BLOBS, ATTACHMENT_BLOBS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,7 +71,7 @@ _DECLARED = (
         name_column="name",
         quota="knowledge_base_quota",
         quota_label="knowledge bases",
-        children=("import-job", "upload", "quick-response", "content"),
+        children=("import-job", "upload", "quick-response", "content", "message-template"),
         job_statuses=("CREATE_IN_PROGRESS",),  # a MANAGED knowledge base's crawl
         job_status_column="ingestion_status",
     ),
@@ -123,6 +125,33 @@ _DECLARED = (
         taggable=True,
     ),
     Family("passage", "Passage", schema.passages, ("knowledge_base_id", "content_id", "seq")),
+    Family(
+        "message-template",
+        "Message template",
+        schema.message_templates,
+        ("knowledge_base_id", "id"),
+        arn_type="message-template",
+        taggable=True,
+        name_column="name",
+        quota="message_template_quota",
+        quota_label="message templates",
+        children=("message-template-version", "message-template-attachment"),
+    ),
+    Family(
+        "message-template-version",
+        "Message template version",
+        schema.message_template_versions,
+        ("knowledge_base_id", "message_template_id", "seq"),
+        quota="message_template_version_quota",
+        quota_label="versions",
+    ),
+    Family(
+        "message-template-attachment",
+        "Message template attachment",
+        schema.message_template_attachments,
+        ("knowledge_base_id", "message_template_id", "id"),
+        owned_blobs=lambda row: (row.blob_key,),
+    ),
     Family(
         "assistant",
         "Assistant",
@@ -187,6 +216,9 @@ RECOMMENDATION_TRIGGER = FAMILIES["recommendation-trigger"]
 RECOMMENDATION = FAMILIES["recommendation"]
 QUERY_RESULT = FAMILIES["query-result"]
 FEEDBACK = FAMILIES["feedback"]
+MESSAGE_TEMPLATE = FAMILIES["message-template"]
+MESSAGE_TEMPLATE_VERSION = FAMILIES["message-template-version"]
+MESSAGE_TEMPLATE_ATTACHMENT = FAMILIES["message-template-attachment"]
 
 
 JOB_FAMILIES: tuple[Family, ...] = tuple(f for f in _DECLARED if f.job_statuses)

@@ -9,7 +9,6 @@ signed afresh on every call and expire at `urlExpiry`.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from qconnect_local.protocol.errors import conflict, not_found, validation_error
@@ -26,8 +25,6 @@ FAILED = "FAILED"
 DELETE_IN_PROGRESS = "DELETE_IN_PROGRESS"
 DELETE_FAILED = "DELETE_FAILED"
 DELETED = "DELETED"
-
-LINK_TTL = timedelta(minutes=15)
 
 
 def _load(conn: Connection, call: Call, kb: Any, job_id: str) -> Any:
@@ -57,7 +54,7 @@ def _summary(call: Call, row: Any) -> dict[str, Any]:
 
 
 def _describe(call: Call, row: Any) -> dict[str, Any]:
-    expiry = links.link_expiry(call.now() + LINK_TTL)
+    expiry = links.download_expiry(call.now())
     upload_path, report_path = _link_paths(row.id)
     secret = call.runtime.store.secret
     data = _summary(call, row)

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlencode
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from qconnect_local.runtime import Runtime
 
 BLOB_PREFIX = "/_qconnect/blobs/"
+DOWNLOAD_TTL = timedelta(minutes=15)  # how long the GET links handed out in responses last
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,11 @@ def sign(
 def link_expiry(expiry: datetime) -> datetime:
     """Links carry whole seconds; report the same instant the link enforces."""
     return datetime.fromtimestamp(int(expiry.timestamp()), UTC)
+
+
+def download_expiry(now: datetime) -> datetime:
+    """The expiry of a GET link handed out `now` in a response (`DOWNLOAD_TTL` later)."""
+    return link_expiry(now + DOWNLOAD_TTL)
 
 
 def verify(

@@ -186,7 +186,8 @@ def _order(spec: dict[str, Any]) -> qr_search.Order:
 # --- the operation ----------------------------------------------------------------------------
 
 
-def _token_scope(call: Call, kb_id: str, expression: dict[str, Any]) -> str:
+def token_scope(call: Call, kb_id: str, expression: dict[str, Any]) -> str:
+    """What a search's nextToken is bound to: the operation, caller, knowledge base and expression."""
     canonical = json.dumps(expression, sort_keys=True, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).hexdigest()[:24]
     return f"{call.operation}|{call.account}|{call.region}|{kb_id}|{digest}"
@@ -210,7 +211,7 @@ def search_quick_responses(call: Call, params: dict[str, Any]) -> dict[str, Any]
     size = page_size(call, params)
     with call.runtime.store.read() as conn:
         kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
-        scope = _token_scope(call, kb.id, expression)
+        scope = token_scope(call, kb.id, expression)
         token = params.get("nextToken")
         offset = decode_token(call, token, scope) if token is not None else 0
         rows = qr_search.search(conn, kb.id, queries, filters, order, offset=offset, limit=size + 1)

@@ -28,6 +28,11 @@ def quick_response_languages() -> tuple[str, ...]:
     return documented_codes("CreateQuickResponse", "language")
 
 
+def message_template_languages() -> tuple[str, ...]:
+    """The languages CreateMessageTemplate documents as supported."""
+    return documented_codes("CreateMessageTemplate", "language")
+
+
 # The model's channel members are free strings and their documentation lists no values; AWS's
 # admin guide names these two channels for quick responses. The one place both the API and the
 # CSV import read them from.

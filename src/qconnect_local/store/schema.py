@@ -371,6 +371,69 @@ feedback = Table(
     sqlite_autoincrement=True,
 )
 
+# Message templates of MESSAGE_TEMPLATES knowledge bases. The row is `$LATEST`: `draft` holds
+# what its messageTemplateContentSha256 covers (content, language, defaultAttributes; the
+# attachments are rows of their own). Name, description and grouping are every version's.
+message_templates = Table(
+    "message_templates",
+    metadata,
+    *_resource(),
+    Column("name", String(255), nullable=False),
+    Column("description", String(255)),
+    Column("channel_subtype", String(16), nullable=False),
+    Column("grouping", JSON),
+    Column("grouping_criteria", String(100)),  # derived, for search filters and ordering
+    Column("grouping_value_list", Text),  # derived: store.search.list_text
+    Column("language", String(5)),  # $LATEST's, for search
+    Column("draft", JSON, nullable=False),
+    Column("source_configuration", JSON),
+    Column("content_sha256", String(64), nullable=False),  # $LATEST's messageTemplateContentSha256
+    Column("active_version", Integer),
+    Column("last_version", Integer, nullable=False),  # numbers are never reused
+    Column("last_modified_by", String(2048), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    UniqueConstraint("knowledge_base_id", "name", name="uq_message_template_name"),
+    Index("ix_message_templates_kb", "knowledge_base_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
+# Immutable snapshots of a template's `$LATEST` (CreateMessageTemplateVersion).
+message_template_versions = Table(
+    "message_template_versions",
+    metadata,
+    *_row("knowledge_base_id", "message_template_id"),
+    Column("version_number", Integer, nullable=False),
+    Column("language", String(5)),
+    Column("snapshot", JSON, nullable=False),  # the draft as it was
+    Column("source_configuration", JSON),
+    Column("attachment_ids", JSON, nullable=False),  # the attachments it was made with
+    Column("content_sha256", String(64), nullable=False),
+    Column("last_modified_by", String(2048), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    UniqueConstraint("message_template_id", "version_number", name="uq_message_template_version"),
+    sqlite_autoincrement=True,
+)
+
+# Attachment files. `on_latest` is 1 while the file belongs to `$LATEST`; a file deleted from
+# `$LATEST` that a version still names stays, with 0, until no version names it.
+message_template_attachments = Table(
+    "message_template_attachments",
+    metadata,
+    *_resource(),
+    Column("message_template_id", String(36), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("content_disposition", String(16), nullable=False),
+    Column("blob_key", String(256), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("on_latest", Integer, nullable=False),
+    Column("uploaded_at", UtcDateTime, nullable=False),
+    Index("ix_message_template_attachments_template", "message_template_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
 # Blobs kept in the database itself (the default blob backend when the store is PostgreSQL, so
 # replicas share files with no extra service): an object row, written last, makes its chunks
 # visible; chunks keep any single value small enough to stream.
@@ -402,6 +465,9 @@ __all__ = [
     "idempotency_tokens",
     "import_jobs",
     "knowledge_bases",
+    "message_template_attachments",
+    "message_template_versions",
+    "message_templates",
     "metadata",
     "passages",
     "query_results",
