@@ -1,8 +1,12 @@
-# The two commands that matter: `make serve` and `make test`. Both bootstrap .venv from nothing.
+# The two commands that matter: `make serve` and `make test`. Both bootstrap .venv from nothing:
+# `make serve` installs the runtime dependencies only (`pip install -e .`, RUNTIME_STAMP), the other
+# targets add the test tools on top (`pip install -e '.[test]'`, STAMP).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 STAMP := $(VENV)/.installed-stamp
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 4567
 DATA_DIR ?= .qconnect-data
@@ -10,13 +14,17 @@ PYTEST_ARGS ?=
 
 .PHONY: serve test lint typecheck unit fuzz coverage-doc bench bench-import bench-search bench-scale bench-ingest bench-retrieval bench-write-wait clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PIP) --upgrade pip
+	$(PIP) -e .
+	touch $(RUNTIME_STAMP)
+
+$(STAMP): $(RUNTIME_STAMP)
+	$(PIP) -e '.[test]'
 	touch $(STAMP)
 
-serve: $(STAMP)
+serve: $(RUNTIME_STAMP)
 	$(VENV)/bin/qconnect-local serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
 
 test: lint typecheck coverage-doc unit

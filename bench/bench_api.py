@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _machine import load_average
+
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -95,7 +97,7 @@ class Report:
     http: dict[str, Any] = field(default_factory=dict)
     mock: dict[str, Any] = field(default_factory=dict)
     startup: dict[str, Any] = field(default_factory=dict)
-    load_average: str = ""  # 1-minute load average before and after: other work on the machine
+    load_average: str = ""  # before and after (bench/_machine.py): other work on the machine
 
 
 # ---------------------------------------------------------------- load generators
@@ -530,16 +532,9 @@ def print_table(report: Report) -> None:
             ("dependencies' import floor", f"{report.startup['import_floor_median_s']:.3f} s", "", "")
         )
     widths = [max(len(row[i]) for row in [("measure", "median", "goal", ""), *rows]) for i in range(4)]
-    print(f"\nload generator: {report.generator or '-'}; load average {report.load_average}")
+    print(f"\nload generator: {report.generator or '-'}; {report.load_average}")
     for row in [("measure", "median", "goal", ""), tuple("-" * w for w in widths), *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
-
-
-def _load_average() -> str:
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except OSError:
-        return "unknown"
 
 
 def main() -> None:
@@ -557,10 +552,10 @@ def main() -> None:
     args = parser.parse_args()
     parts = args.only or ["http", "mock", "startup"]
     report = Report()
-    load_before = _load_average()
+    load_before = load_average()
     print(
         f"qconnect-local benchmark ({'quick' if args.quick else 'full'}), python {sys.version.split()[0]}, "
-        f"{os.cpu_count()} CPUs, load average {load_before}",
+        f"{load_before}",
         flush=True,
     )
     if "http" in parts:
@@ -578,7 +573,7 @@ def main() -> None:
     if "startup" in parts:
         print("start-up:", flush=True)
         bench_startup(report, runs=3 if args.quick else 7)
-    report.load_average = f"{load_before} before, {_load_average()} after"
+    report.load_average = f"before: {load_before}; after: {load_average()}"
     print_table(report)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
+from _machine import load_average
 from qconnect_local.store import schema
 from qconnect_local.testing.server import ServerProcess
 
@@ -169,6 +170,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=["throughput", "memory"], help="run one part only")
     args = parser.parse_args()
+    print(f"bench_import: {load_average()}", flush=True)
     rows = 10_000 if args.quick else 100_000
     big_rows = 100_000 if args.quick else 1_000_000
     rounds = 1 if args.quick else args.rounds

@@ -31,6 +31,7 @@ from typing import Any
 
 import boto3
 
+from _machine import load_average
 from qconnect_local.config import Settings
 from qconnect_local.store import Store, passages
 from qconnect_local.testing.mock import mock_qconnect
@@ -209,6 +210,7 @@ def main(argv: Any = None) -> int:
         "--postgres", action="store_true", help="run the queries on a fresh PostgreSQL database too"
     )
     args = parser.parse_args(argv)
+    print(f"bench_ingest: {load_average()}", flush=True)
     ingestion(args.documents)
     queries(args.contents, args.queries, None)
     if args.postgres:

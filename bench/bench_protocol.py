@@ -19,6 +19,7 @@ from typing import Any
 from botocore.serialize import create_serializer
 from botocore.utils import percent_encode_sequence
 
+from _machine import load_average
 from qconnect_local.protocol.http import Request
 from qconnect_local.protocol.parser import parse_input
 from qconnect_local.protocol.router import default_router
@@ -131,6 +132,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    print(f"bench_protocol: {load_average()}", flush=True)
     for label, call in _cases().items():
         call()  # compile whatever is compiled on first use
         figures = [_time(call, args.iterations) for _ in range(args.rounds)]

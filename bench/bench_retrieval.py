@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from _machine import load_average
 from qconnect_local.engine.retrieval import STOP_WORDS
 from qconnect_local.testing.server import ServerProcess
 
@@ -672,10 +673,7 @@ def served(postgres: bool, contents: int) -> Iterator[tuple[ServerProcess, str]]
 
 
 def print_table(report: dict[str, Any]) -> None:
-    print(
-        f"\nsummary ({report['store']}, {report['contents']:,} contents; "
-        f"load average {report['load_average']}):"
-    )
+    print(f"\nsummary ({report['store']}, {report['contents']:,} contents; {report['load_average']}):")
     rows: list[tuple[str, ...]] = [("measure", "p50", "p99", "ratio to baseline p50 / p99", "server CPU/op")]
     if "queries" in report:
         q = report["queries"]
@@ -770,13 +768,6 @@ def _clean(row: dict[str, Any]) -> bool:
     )
 
 
-def _load_average() -> str:
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except OSError:
-        return "unknown"
-
-
 def main(argv: Any = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--contents", type=int, default=5000)
@@ -796,10 +787,9 @@ def main(argv: Any = None) -> int:
     levels = sorted({int(n) for n in args.waiters.split(",")})
     soft, hard = raise_open_files(max(levels) + 256)  # the server inherits this limit
     report: dict[str, Any] = {"contents": args.contents, "bench_open_files_limit": [soft, hard]}
-    load_before = _load_average()
+    load_before = load_average()
     print(
-        f"bench_retrieval, python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
-        f"{load_before}, open files limit {soft}/{hard}",
+        f"bench_retrieval, python {sys.version.split()[0]}, {load_before}, open files limit {soft}/{hard}",
         flush=True,
     )
     with served(args.postgres, args.contents) as (server, store):
@@ -840,7 +830,7 @@ def main(argv: Any = None) -> int:
             )
         report["server_stderr_lines"] = drain.count
         report["server_stderr_tail"] = list(drain.lines)
-    report["load_average"] = f"{load_before} before, {_load_average()} after"
+    report["load_average"] = f"before: {load_before}; after: {load_average()}"
     print_table(report)
     if drain.count:
         print(f"\nserver stderr: {drain.count} lines; the last ones:")

@@ -19,7 +19,6 @@ import argparse
 import csv
 import io
 import json
-import os
 import statistics
 import sys
 import time
@@ -31,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 from sqlalchemy.engine import make_url
 
+from _machine import load_average
 from bench_api import ACCOUNT, REGION, LoadResult, run_builtin, run_wrk, wrk_available
 from bench_import import import_once, make_csv
 from qconnect_local.testing.postgres import temporary_database
@@ -168,8 +168,8 @@ def main() -> int:
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and wrk_available())
     load: Load = run_wrk if use_wrk else run_builtin
     print(
-        f"qconnect-local scale-out benchmark ({'quick' if args.quick else 'full'}), {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.2f}, generator {'wrk -t2' if use_wrk else 'built-in'}",
+        f"qconnect-local scale-out benchmark ({'quick' if args.quick else 'full'}), {load_average()}, "
+        f"generator {'wrk -t2' if use_wrk else 'built-in'}",
         flush=True,
     )
     with temporary_database("qconnect_bench") as database:
@@ -178,7 +178,7 @@ def main() -> int:
                      connections=args.connections)  # fmt: skip
         if args.only != "replicas":
             imports(database, rows=5_000 if args.quick else 50_000, rounds=1 if args.quick else 3)
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"after: {load_average()}")
     return 0
 
 

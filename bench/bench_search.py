@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from _machine import load_average
 from qconnect_local.config import Settings
 from qconnect_local.service import quick_responses
 from qconnect_local.testing.mock import mock_qconnect
@@ -109,6 +110,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--page-size", type=int, default=25)
     args = parser.parse_args()
+    print(f"bench_search: {load_average()}", flush=True)
     rng = random.Random(7)
     settings = Settings(quick_response_quota=args.rows, run_worker=False)
     with mock_qconnect(settings) as mock:

@@ -35,6 +35,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from _machine import load_average
 from qconnect_local.testing.server import ServerProcess
 
 
@@ -129,6 +130,7 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=0.02, help="pause between a writer's calls")
     parser.add_argument("--baseline-seconds", type=float, default=10.0)
     args = parser.parse_args()
+    print(f"bench_write_wait: {load_average()}", flush=True)
 
     body = make_csv(args.rows)
     flags = ["--max-upload-bytes", str(len(body) + 1)]

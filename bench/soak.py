@@ -27,6 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from _machine import load_average
 from qconnect_local.testing.server import ServerProcess
 
 Latencies = dict[str, list[float]]
@@ -153,6 +154,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rate", type=float, default=10.0)
     args = parser.parse_args()
+    print(f"soak: {load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp, ServerProcess(data_dir=Path(tmp)) as server:
         assert server.process is not None
         pid = server.process.pid

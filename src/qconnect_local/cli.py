@@ -10,6 +10,7 @@ import os
 import socket
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 from qconnect_local import __version__
@@ -28,7 +29,7 @@ def _env_default(name: str, default: str) -> str:
     return os.environ.get(ENV_PREFIX + name.upper(), default)
 
 
-COMMANDS = ("serve", "worker")
+COMMANDS = ("serve", "worker", "export", "import")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         ("--content-quota", "contents per knowledge base", 5000),
         ("--assistant-quota", "assistants per account and region", 5),
         ("--assistant-association-quota", "knowledge bases one assistant answers from", 20),
+        ("--message-template-quota", "message templates per knowledge base", 200),
+        ("--message-template-version-quota", "versions per message template", 20),
+        ("--message-template-attachment-quota", "attachments per email template", 10),
         ("--crawl-max-pages", "pages one MANAGED crawl fetches", 500),
         ("--max-upload-bytes", "largest file a signed PUT accepts", "5 MiB"),
         ("--worker-threads", "jobs the server's worker runs at once", 2),
@@ -158,8 +162,51 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["debug", "info", "warning", "error"],
         help=_help("the least severe message logged", "warning"),
     )
+    serve.add_argument(
+        "--init",
+        metavar="PATH",
+        default=_env_default("init", ""),
+        help=_help(
+            "seed file, or folder of them (applied in name order), applied before health is ready"
+            " (docs/seed-and-snapshots.md)",
+            "none",
+            "init",
+        ),
+    )
     _worker_parser(commands)
+    _snapshot_parsers(commands)
     return parser
+
+
+def _snapshot_parsers(commands: Any) -> None:
+    """`export` and `import`: a whole state moved through one archive (docs/seed-and-snapshots.md)."""
+    export = commands.add_parser("export", help="write a store's whole state, blobs included, to FILE")
+    load = commands.add_parser("import", help="load a state written by export into an empty store")
+    for parser, verb in ((export, "read"), (load, "fill")):
+        where = parser.add_mutually_exclusive_group()
+        where.add_argument("--data-dir", help=_help(f"the folder of the store to {verb}", "none", "data_dir"))
+        where.add_argument(
+            "--database-url", help=_help(f"SQLAlchemy URL of the store to {verb}", "none", "database_url")
+        )
+        parser.add_argument(
+            "--blob-url",
+            type=_blob_url,
+            help=_help(
+                "the store's blobs, as for serve",
+                "database on PostgreSQL, files under --data-dir otherwise",
+                "blob_url",
+            ),
+        )
+        parser.add_argument(
+            "--blob-endpoint-url",
+            help=_help("S3-compatible endpoint for an s3:// --blob-url", "AWS's", "blob_endpoint_url"),
+        )
+        parser.add_argument("file", metavar="FILE", help="the archive (.tar.gz); - for stdout or stdin")
+    load.add_argument(
+        "--replace",
+        action="store_true",
+        help=_help("empty a store that is not empty first, instead of refusing", "off"),
+    )
 
 
 def _worker_parser(commands: Any) -> None:
@@ -244,6 +291,9 @@ _SETTING_FLAGS = (
     "content_quota",
     "assistant_quota",
     "assistant_association_quota",
+    "message_template_quota",
+    "message_template_version_quota",
+    "message_template_attachment_quota",
     "crawl_max_pages",
     "max_upload_bytes",
     "run_worker",
@@ -280,6 +330,10 @@ def serve(args: argparse.Namespace) -> None:
         raise
     try:
         default_router()  # build routes before the first request, not during it
+        if args.init:  # before uvicorn serves, so health is ready only once the seed is applied
+            from qconnect_local.seed.apply import apply_seed
+
+            apply_seed(runtime, Path(args.init), _address(sock))
         config = uvicorn.Config(
             App(runtime),
             host=args.host,
@@ -400,7 +454,34 @@ def worker(args: argparse.Namespace) -> None:
     run_worker_process(settings, threads=args.threads, grace_seconds=args.shutdown_grace_seconds)
 
 
+def snapshot(args: argparse.Namespace) -> None:
+    """`export` / `import`: open the store named by the flags (no worker), move the state, close."""
+    from qconnect_local.runtime import Runtime
+    from qconnect_local.snapshot import SnapshotError, export_state, import_state
+
+    settings = settings_from(args)
+    settings.run_worker = False
+    settings.log_requests = False
+    if not settings.data_dir and not settings.database_url:
+        raise SnapshotError(f"{args.command}: --data-dir or --database-url names the store")
+    if args.command == "export" and not settings.database_url and not Path(str(settings.data_dir)).is_dir():
+        raise SnapshotError(f"export: no store at {settings.data_dir}")
+    runtime = Runtime(settings)
+    try:
+        if args.command == "export":
+            summary = export_state(runtime.store, runtime.blobs, args.file)
+            done = f"exported {summary.describe()} to {args.file}"
+        else:
+            summary = import_state(runtime.store, runtime.blobs, args.file, replace=args.replace)
+            done = f"imported {summary.describe()} from {args.file}"
+    finally:
+        runtime.close()
+    print(f"qconnect-local: {done}", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    from qconnect_local.seed import SeedError
+    from qconnect_local.snapshot import SnapshotError
     from qconnect_local.store.integrity import StoreUnusable
     from qconnect_local.store.migrate import StoreTooNew
 
@@ -410,7 +491,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             serve(args)
         elif args.command == "worker":
             worker(args)
-    except (StoreTooNew, StoreUnusable, CannotListen) as refused:  # one line naming the problem
+        elif args.command in ("export", "import"):
+            snapshot(args)
+    except (StoreTooNew, StoreUnusable, CannotListen, SeedError, SnapshotError) as refused:  # one line
         print(f"qconnect-local: {refused}", file=sys.stderr, flush=True)
         sys.exit(2)
 

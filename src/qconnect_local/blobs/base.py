@@ -35,6 +35,11 @@ class BlobStore(Protocol):
         """Remove the blob `prefix` and every blob under `prefix/`, as a folder (others stay)."""
         ...
 
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every committed blob's key that starts with `prefix`, in code-point order, streamed
+        (no write in progress): what an export copies."""
+        ...
+
     def close(self) -> None:
         """Release connections or clients; the blobs themselves stay."""
         ...

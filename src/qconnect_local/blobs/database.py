@@ -194,6 +194,26 @@ class DatabaseBlobStore:
             for table in (objects, chunk_rows):
                 conn.execute(delete(table).where(self._in_folder(table.c.key, prefix.rstrip("/"))))
 
+    def keys(self, prefix: str = "", *, page: int = 1000) -> Iterator[str]:
+        # Keyset pages in code-point order: no transaction or cursor is held between pages.
+        key = objects.c.key.collate("C") if self.engine.dialect.name == "postgresql" else objects.c.key
+        after = None
+        while True:
+            query = select(objects.c.key).order_by(key).limit(page)
+            if prefix:
+                query = query.where(key >= prefix)
+            if after is not None:
+                query = query.where(key > after)
+            with self.engine.connect() as conn:
+                found = list(conn.execute(query).scalars())
+            for value in found:
+                if not value.startswith(prefix):
+                    return
+                yield value
+            if len(found) < page:
+                return
+            after = found[-1]
+
     def _in_folder(self, column: Any, folder: str) -> ColumnElement[bool]:
         """`folder` itself or a key under `folder/`: a range in code-point order, not LIKE.
 

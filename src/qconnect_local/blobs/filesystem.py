@@ -129,6 +129,10 @@ class FilesystemBlobStore:
         else:
             path.unlink(missing_ok=True)
 
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        # Walked in sorted order, one folder at a time: keys come out sorted, whatever the size.
+        yield from (key for key in _walk(self.root, "") if key.startswith(prefix))
+
     def sweep(self) -> int:
         """Remove the partial files of writers that are gone (see the module's docstring); how many."""
         removed = 0
@@ -152,6 +156,21 @@ class FilesystemBlobStore:
 
     def close(self) -> None:
         """Nothing held open between calls."""
+
+
+def _walk(folder: Path, relative: str) -> Iterator[str]:
+    """The keys of the committed files under `folder` (their names relative to the root), sorted
+    as strings: a folder `a` is walked where `a/` sorts, partial files skipped."""
+    try:
+        with os.scandir(folder) as found:
+            entries = [(e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e) for e in found]
+    except FileNotFoundError:  # removed meanwhile
+        return
+    for name, entry in sorted(entries, key=lambda item: item[0]):
+        if name.endswith("/"):
+            yield from _walk(Path(entry.path), relative + name)
+        elif not name.startswith(PARTIAL) and entry.is_file(follow_symlinks=False):
+            yield relative + name
 
 
 def make_folders(folder: Path) -> None:

@@ -161,5 +161,14 @@ class S3BlobStore:
             batch = [{"Key": key} for key in keys[start : start + DELETE_BATCH]]
             self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
 
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        # S3 lists in UTF-8 binary order, which is code-point order.
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self._key(prefix)
+        )
+        for page in pages:
+            for item in page.get("Contents", []):
+                yield item["Key"][len(self.prefix) :]
+
     def close(self) -> None:
         self.client.close()

@@ -72,37 +72,27 @@ class Entry:
 
     def field(self, name: str) -> Any:
         """The value of a filter or order field (None when the entry lacks it)."""
-        row, state = self.template, self.state
-        grouping = row.grouping or {}
-        values: dict[str, Any] = {
-            "name": row.name,
-            "description": row.description,
-            "channel": row.channel_subtype,
-            "channelSubtype": row.channel_subtype,
-            "language": state.language,
-            "qualifier": ACTIVE_VERSION if self.version is not None else LATEST,
-            "createdTime": row.created_at,
-            "lastModifiedTime": state.modified_at,
-            "lastModifiedBy": state.last_modified_by,
-            "groupingConfiguration.criteria": grouping.get("criteria"),
-            "groupingConfiguration.values": grouping.get("values") or None,
-        }
-        return values[name]
+        return FIELDS[name](self)
 
 
-FILTER_FIELDS: Final = (
-    "name",
-    "description",
-    "channel",
-    "channelSubtype",
-    "language",
-    "qualifier",
-    "createdTime",
-    "lastModifiedTime",
-    "lastModifiedBy",
-    "groupingConfiguration.criteria",
-    "groupingConfiguration.values",
-)
+def _grouping(entry: Entry) -> dict[str, Any]:
+    return entry.template.grouping or {}
+
+
+FIELDS: Final[dict[str, Callable[[Entry], Any]]] = {
+    "name": lambda e: e.template.name,
+    "description": lambda e: e.template.description,
+    "channel": lambda e: e.template.channel_subtype,
+    "channelSubtype": lambda e: e.template.channel_subtype,
+    "language": lambda e: e.state.language,
+    "qualifier": lambda e: ACTIVE_VERSION if e.version is not None else LATEST,
+    "createdTime": lambda e: e.template.created_at,
+    "lastModifiedTime": lambda e: e.state.modified_at,
+    "lastModifiedBy": lambda e: e.state.last_modified_by,
+    "groupingConfiguration.criteria": lambda e: _grouping(e).get("criteria"),
+    "groupingConfiguration.values": lambda e: _grouping(e).get("values") or None,
+}
+FILTER_FIELDS: Final = tuple(FIELDS)
 TIME_FIELDS: Final = ("createdTime", "lastModifiedTime")
 
 
@@ -265,13 +255,7 @@ def search_message_templates(call: Call, params: dict[str, Any]) -> dict[str, An
         offset = decode_token(call, token, scope) if token is not None else 0
         templates = mt_store.all_templates(conn, call.account, call.region, kb.id)
         wants_active = any(f.field == "qualifier" for f in filters)
-        active = (
-            mt_store.active_versions(
-                conn, [(t.id, int(t.active_version)) for t in templates if t.active_version is not None]
-            )
-            if wants_active
-            else {}
-        )
+        active = mt_store.active_versions(conn, call.account, call.region, kb.id) if wants_active else {}
         candidates: list[Entry] = []
         for template in templates:
             candidates.append(Entry(template))

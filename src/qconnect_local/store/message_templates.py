@@ -7,7 +7,7 @@ only, and a template's versions are read one at a time, never all snapshots at o
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select, update
@@ -67,17 +67,22 @@ def version_page(conn: Connection, template_id: str, *, after: int | None, limit
     return conn.execute(query.order_by(versions.c.seq).limit(limit)).all()
 
 
-def active_versions(conn: Connection, pairs: Collection[tuple[str, int]]) -> dict[str, Any]:
-    """The light rows of the given (template id, version number) pairs, by template id."""
-    if not pairs:
-        return {}
-    wanted = set(pairs)
-    query = select(*_LIGHT_VERSION).where(versions.c.message_template_id.in_([t for t, _ in wanted]))
-    return {
-        row.message_template_id: row
-        for row in conn.execute(query)
-        if (row.message_template_id, row.version_number) in wanted
-    }
+def active_versions(conn: Connection, account: str, region: str, kb_id: str) -> dict[str, Any]:
+    """The light rows of the active version of each template of the knowledge base, by template id."""
+    query = (
+        select(*_LIGHT_VERSION)
+        .join(
+            templates,
+            (templates.c.id == versions.c.message_template_id)
+            & (templates.c.active_version == versions.c.version_number),
+        )
+        .where(
+            templates.c.account == account,
+            templates.c.region == region,
+            templates.c.knowledge_base_id == kb_id,
+        )
+    )
+    return {row.message_template_id: row for row in conn.execute(query)}
 
 
 def attachment_references(conn: Connection, template_id: str) -> set[str]:

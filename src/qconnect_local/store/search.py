@@ -3,15 +3,20 @@
 `index_for(conn)` picks the implementation for the connection's dialect:
 
 - SQLite: `FtsIndex`, an FTS5 external-content table `quick_responses_fts` over the columns
-  name, content, description and shortcut_key, keyed by `quick_responses.seq`, kept in step by
-  triggers (so every write path, the import worker's bulk inserts and Store.reset included,
-  updates it in the same transaction), plus a vocabulary table for typo tolerance. Both are
-  created by the store's first migration (`install_sqlite_index`), which builds an index
-  missing from an older database from its rows. A search reads only the rows that match its
-  words, so its cost grows with the matches (BM25 is computed for each), not with the table:
-  `bench/bench_search.py` measures it over 100,000 rows. The vocabulary is only ever added
-  to: a word no longer in any row costs a fuzzy lookup a spelling that matches nothing, never
-  a wrong result.
+  name, content, description and shortcut_key, keyed by `quick_responses.seq`, plus a
+  vocabulary table for typo tolerance, both kept in step in the writing transaction. Inserts
+  are indexed in batches by `rows_inserted` (one INSERT ... SELECT per batch, called by
+  `store.quick_responses.insert`, the one insert path: CreateQuickResponse and the import
+  worker alike); there is no insert trigger (the one older stores had is dropped by migration
+  0001 and by `install_sqlite_index`). Deletes (DeleteQuickResponse, a knowledge base's
+  deletion, Store.reset) and updates of the indexed columns are followed by the triggers
+  `quick_responses_fts_delete` and `quick_responses_fts_update`. Index, vocabulary and
+  triggers are created by the store's first migration (or, for a new store, by
+  `install_sqlite_index`), which builds an index missing from an older database from its
+  rows. A search reads only the rows that match its words, so its cost grows with the
+  matches (BM25 is computed for each), not with the table: `bench/bench_search.py` measures
+  it over 100,000 rows. The vocabulary is only ever added to: a word no longer in any row
+  costs a fuzzy lookup a spelling that matches nothing, never a wrong result.
 - PostgreSQL: `PgIndex`, the database's own full-text search: a GIN index per column on
   `to_tsvector('simple', qconnect_fold(column))` (`qconnect_fold`: lower case, accents
   removed by the `unaccent` extension), queried with `to_tsquery` (`:*` for a prefix) and
@@ -310,7 +315,8 @@ _SQLITE_DDL: Final = (
 def install_sqlite_index(conn: Connection) -> None:
     """Create the SQLite index next to the tables; build it from the rows if it is new.
 
-    Run by the store's migrations (revision 0001), the one place the schema is created.
+    Run when a brand-new SQLite store is created at the head revision (`store.migrate`);
+    revision 0001 holds a frozen copy of this SQL for stores that are migrated instead.
     """
     existed = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = ?", (FTS,)).first()
     for statement in _SQLITE_DDL:
