@@ -39,6 +39,7 @@ class Family:
     top_level: bool = False
     deletable: bool = True  # sessions have no delete operation (they go with their assistant)
     listed_with_tags: bool = True  # SessionSummary carries no tags
+    holds: int = 5  # how many the page test makes in one parent (at most the family's quota)
     delete_parent: Callable[[Any, Parent], None] = lambda qc, p: qc.delete_knowledge_base(
         knowledgeBaseId=p["knowledgeBaseId"]
     )
@@ -118,6 +119,23 @@ def _delete_content(qc: Any, parent: Parent, content_id: str) -> None:
 
 def _page(result: dict[str, Any], key: str) -> tuple[list[dict[str, Any]], str | None]:
     return result[key], result.get("nextToken")
+
+
+ANSWER_PROMPT = "prompt: |\n  Answer {{$.query}} from {{$.contentExcerpt}}\n"
+
+
+def _create_ai_prompt(qc: Any, parent: Parent, name: str, extra: dict[str, Any]) -> dict[str, Any]:
+    return qc.create_ai_prompt(
+        name=name,
+        type="ANSWER_GENERATION",
+        templateType="TEXT",
+        apiFormat="TEXT_COMPLETIONS",
+        modelId="us.amazon.nova-pro-v1:0",
+        visibilityStatus="PUBLISHED",
+        templateConfiguration={"textFullAIPromptEditTemplateConfiguration": {"text": ANSWER_PROMPT}},
+        **parent,
+        **extra,
+    )["aiPrompt"]
 
 
 FAMILIES = [
@@ -216,6 +234,54 @@ FAMILIES = [
         delete_parent=_delete_assistant,
     ),
     Family(
+        "ai-prompt",
+        "aiPromptId",
+        "aiPromptArn",
+        _assistant,
+        lambda _t, qc, p, name, extra: _create_ai_prompt(qc, p, name, extra),
+        lambda qc, p, ident: qc.get_ai_prompt(aiPromptId=ident, **p)["aiPrompt"],
+        lambda qc, p, page: _page(qc.list_ai_prompts(origin="CUSTOMER", **p, **page), "aiPromptSummaries"),
+        lambda qc, p, ident: qc.delete_ai_prompt(aiPromptId=ident, **p),
+        delete_parent=_delete_assistant,
+    ),
+    Family(
+        "ai-agent",
+        "aiAgentId",
+        "aiAgentArn",
+        _assistant,
+        lambda _t, qc, p, name, extra: qc.create_ai_agent(
+            name=name,
+            type="MANUAL_SEARCH",
+            visibilityStatus="PUBLISHED",
+            configuration={"manualSearchAIAgentConfiguration": {}},
+            **p,
+            **extra,
+        )["aiAgent"],
+        lambda qc, p, ident: qc.get_ai_agent(aiAgentId=ident, **p)["aiAgent"],
+        lambda qc, p, page: _page(qc.list_ai_agents(origin="CUSTOMER", **p, **page), "aiAgentSummaries"),
+        lambda qc, p, ident: qc.delete_ai_agent(aiAgentId=ident, **p),
+        delete_parent=_delete_assistant,
+    ),
+    Family(
+        "ai-guardrail",
+        "aiGuardrailId",
+        "aiGuardrailArn",
+        _assistant,
+        lambda _t, qc, p, name, extra: qc.create_ai_guardrail(
+            name=name,
+            blockedInputMessaging="No.",
+            blockedOutputsMessaging="No.",
+            visibilityStatus="SAVED",
+            **p,
+            **extra,
+        )["aiGuardrail"],
+        lambda qc, p, ident: qc.get_ai_guardrail(aiGuardrailId=ident, **p)["aiGuardrail"],
+        lambda qc, p, page: _page(qc.list_ai_guardrails(**p, **page), "aiGuardrailSummaries"),
+        lambda qc, p, ident: qc.delete_ai_guardrail(aiGuardrailId=ident, **p),
+        delete_parent=_delete_assistant,
+        holds=3,  # the quota of custom guardrails
+    ),
+    Family(
         "session",
         "sessionId",
         "sessionArn",
@@ -278,16 +344,16 @@ def test_a_client_token_replays_the_first_create(target: Target, qc: Any, family
 @pytest.mark.parametrize("family", [f for f in FAMILIES if f.many and f.deletable], ids=str)
 def test_pages_stay_exact_while_resources_come_and_go(target: Target, qc: Any, family: Family) -> None:
     parent = family.make_parent(target, qc)
-    made = [family.create(target, qc, parent, f"item-{i}", {})[family.id_key] for i in range(5)]
+    made = [family.create(target, qc, parent, f"item-{i}", {})[family.id_key] for i in range(family.holds)]
     first, token = family.list_page(qc, parent, {"maxResults": 2})
     assert token is not None
     seen = [item[family.id_key] for item in first]
-    family.delete(qc, parent, made[4])  # not served yet: must not appear
+    family.delete(qc, parent, made[-1])  # not served yet: must not appear
     added = family.create(target, qc, parent, "item-late", {})[family.id_key]  # after the token: must appear
     while token is not None:
         page, token = family.list_page(qc, parent, {"maxResults": 2, "nextToken": token})
         seen += [item[family.id_key] for item in page]
-    expected = [*made[:4], added]
+    expected = [*made[:-1], added]
     if family.top_level:
         seen = [ident for ident in seen if ident in set(made) | {added}]
     assert seen == expected

@@ -32,6 +32,7 @@ class Settings:
     message_template_quota: int = 200  # per knowledge base (AWS default)
     message_template_version_quota: int = 20  # per message template (AWS: not adjustable)
     message_template_attachment_quota: int = 10  # per email template's $LATEST (AWS default)
+    ai_guardrail_quota: int = 3  # custom AI guardrails per assistant (AWS default)
     max_upload_bytes: int = 5 * 1024 * 1024  # the "maximum size per document" quota
     default_upload_ttl_minutes: int = 15
     run_worker: bool = True
@@ -44,6 +45,12 @@ class Settings:
     # this much memory, or the content ends *_FAILED with the reason.
     read_timeout_seconds: int = 60
     read_memory_mb: int = 1024
+    # The generation engine (docs/generation.md): which backend answers the AI prompts, one of
+    # local (offline, deterministic), scripted (queued by the control plane), bedrock, openai.
+    model_backend: str = "local"
+    model_endpoint: str | None = None  # base URL of an OpenAI-compatible server, for openai
+    model_api_key: str | None = field(default=None, repr=False)  # sent as a Bearer token, for openai
+    model_timeout_seconds: float = 60.0  # one model call (bedrock, openai) at most this long
     # Bounded requests: what one client can make the server hold (server/limits.py explains each).
     # The largest body any API call or control request needs (signed PUTs: max_upload_bytes).
     max_request_bytes: int = 10 * 1024 * 1024

@@ -6,6 +6,10 @@ download links of the families that hand some out with `links`).
 
 # Imported for their side effect: each module registers its operations.
 from qconnect_local.service import (  # noqa: F401
+    ai_agents,
+    ai_guardrails,
+    ai_prompts,
+    assistant_ai_agents,
     assistant_associations,
     assistants,
     content_associations,

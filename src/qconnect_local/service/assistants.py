@@ -42,6 +42,8 @@ def summary(call: Call, row: Any, tags: dict[str, str]) -> dict[str, Any]:
         "description": row.description,
         "tags": tags,
         ENCRYPTION: row.config.get(ENCRYPTION),
+        "aiAgentConfiguration": row.config.get("aiAgentConfiguration") or None,
+        "orchestratorConfigurationList": row.config.get("orchestratorConfigurationList") or None,
         "lastModifiedTime": row.modified_at,
         "lastModifiedRegion": row.region,
     }

@@ -60,6 +60,28 @@ class Family:
         return tuple(str(getattr(row, column)) for column in self.id_columns)
 
 
+def _ai_family(
+    key: str, label: str, table: Table, versions: Table, quota: str | None = None
+) -> tuple[Family, Family]:
+    """An AI prompt, agent or guardrail family and its versions' (`service.ai_resources`)."""
+    parent_column = key.replace("-", "_") + "_id"
+    return (
+        Family(
+            key,
+            label,
+            table,
+            ("assistant_id", "id"),
+            arn_type=key,
+            taggable=True,
+            name_column="name",
+            quota=quota,
+            quota_label=f"custom {label}s",
+            children=(f"{key}-version",),
+        ),
+        Family(f"{key}-version", f"{label} version", versions, ("assistant_id", parent_column, "id")),
+    )
+
+
 _DECLARED = (
     Family(
         "knowledge-base",
@@ -162,7 +184,15 @@ _DECLARED = (
         name_column="name",
         quota="assistant_quota",
         quota_label="assistants",
-        children=("assistant-association", "session", "query-result", "feedback"),
+        children=(
+            "assistant-association",
+            "session",
+            "query-result",
+            "feedback",
+            "ai-agent",
+            "ai-prompt",
+            "ai-guardrail",
+        ),
         # ACTIVE at once, unless the control plane holds or fails new assistants here.
         job_statuses=("CREATE_IN_PROGRESS",),
     ),
@@ -196,6 +226,15 @@ _DECLARED = (
     ),
     Family("recommendation", "Recommendation", schema.recommendations, ("assistant_id", "session_id", "id")),
     Family("query-result", "Query result", schema.query_results, ("assistant_id", "id")),
+    *_ai_family("ai-prompt", "AI prompt", schema.ai_prompts, schema.ai_prompt_versions),
+    *_ai_family("ai-agent", "AI agent", schema.ai_agents, schema.ai_agent_versions),
+    *_ai_family(
+        "ai-guardrail",
+        "AI guardrail",
+        schema.ai_guardrails,
+        schema.ai_guardrail_versions,
+        "ai_guardrail_quota",
+    ),
     Family("feedback", "Feedback", schema.feedback, ("assistant_id", "id")),
 )
 
@@ -216,6 +255,12 @@ RECOMMENDATION_TRIGGER = FAMILIES["recommendation-trigger"]
 RECOMMENDATION = FAMILIES["recommendation"]
 QUERY_RESULT = FAMILIES["query-result"]
 FEEDBACK = FAMILIES["feedback"]
+AI_PROMPT = FAMILIES["ai-prompt"]
+AI_PROMPT_VERSION = FAMILIES["ai-prompt-version"]
+AI_AGENT = FAMILIES["ai-agent"]
+AI_AGENT_VERSION = FAMILIES["ai-agent-version"]
+AI_GUARDRAIL = FAMILIES["ai-guardrail"]
+AI_GUARDRAIL_VERSION = FAMILIES["ai-guardrail-version"]
 MESSAGE_TEMPLATE = FAMILIES["message-template"]
 MESSAGE_TEMPLATE_VERSION = FAMILIES["message-template-version"]
 MESSAGE_TEMPLATE_ATTACHMENT = FAMILIES["message-template-attachment"]

@@ -434,6 +434,50 @@ message_template_attachments = Table(
     sqlite_autoincrement=True,
 )
 
+# AI prompts, agents and guardrails of an assistant (the customer's; the SYSTEM ones are not
+# stored, see service.system_ai) and their versions: immutable snapshots of the resource's
+# members (`snapshot`), numbered from 1 (`last_version` is the highest made; never reused).
+def _ai_resource_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        *_resource(parent="assistant_id"),
+        Column("name", String(255), nullable=False),
+        Column("type", String(64)),  # AIPromptType / AIAgentType; guardrails have none
+        Column("visibility_status", String(16), nullable=False),
+        Column("description", String(255)),
+        Column("config", JSON, nullable=False),  # the family's other members, as given
+        Column("status", String(32), nullable=False),
+        Column("last_version", Integer, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("modified_at", UtcDateTime, nullable=False),
+        UniqueConstraint("assistant_id", "name", name=f"uq_{name}_name"),
+        Index(f"ix_{name}_assistant", "assistant_id", "seq"),
+        sqlite_autoincrement=True,
+    )
+
+
+def _ai_version_table(name: str, parent: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        *_resource(parent="assistant_id"),
+        Column(parent, String(36), nullable=False),
+        Column("version_number", Integer, nullable=False),
+        Column("snapshot", JSON, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        UniqueConstraint(parent, "version_number", name=f"uq_{name}_number"),
+        sqlite_autoincrement=True,
+    )
+
+
+ai_prompts = _ai_resource_table("ai_prompts")
+ai_prompt_versions = _ai_version_table("ai_prompt_versions", "ai_prompt_id")
+ai_agents = _ai_resource_table("ai_agents")
+ai_agent_versions = _ai_version_table("ai_agent_versions", "ai_agent_id")
+ai_guardrails = _ai_resource_table("ai_guardrails")
+ai_guardrail_versions = _ai_version_table("ai_guardrail_versions", "ai_guardrail_id")
+
 # Blobs kept in the database itself (the default blob backend when the store is PostgreSQL, so
 # replicas share files with no extra service): an object row, written last, makes its chunks
 # visible; chunks keep any single value small enough to stream.
@@ -455,6 +499,12 @@ blob_chunks = Table(
 )
 
 __all__ = [
+    "ai_agent_versions",
+    "ai_agents",
+    "ai_guardrail_versions",
+    "ai_guardrails",
+    "ai_prompt_versions",
+    "ai_prompts",
     "assistant_associations",
     "assistants",
     "blob_chunks",
