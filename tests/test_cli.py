@@ -95,6 +95,23 @@ def test_a_busy_port_exits_2_with_one_line_on_stderr() -> None:
     assert done.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("variables", "says"),
+    [
+        ({"QCONNECT_LOCAL_MODEL_BACKEND": "openai"}, "--model-backend openai needs --model-endpoint"),
+        ({"QCONNECT_LOCAL_MODEL_BACKEND": "gpt"}, "unknown model backend 'gpt'"),
+    ],
+)
+def test_a_model_backend_that_cannot_run_exits_2_at_start(variables: dict[str, str], says: str) -> None:
+    environment = {**os.environ, **variables}
+    done = subprocess.run(
+        [*CLI, "serve", "--port", "0"], capture_output=True, text=True, timeout=60, env=environment
+    )
+    assert done.returncode == 2
+    assert says in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_an_in_memory_server_with_status_0_and_removes_its_folder(
     tmp_path: Path, sig: signal.Signals

@@ -145,6 +145,31 @@ def build_parser() -> argparse.ArgumentParser:
         help=_help("API only: no import or delete jobs run here", "a worker runs", "run_worker"),
     )
     serve.add_argument(
+        "--model-backend",
+        choices=["local", "scripted", "bedrock", "openai"],
+        help=_help(
+            "what answers the AI prompts: offline rules, control-plane scripts, Amazon Bedrock or an"
+            " OpenAI-compatible server (docs/generation.md)",
+            "local",
+            "model_backend",
+        ),
+    )
+    serve.add_argument(
+        "--model-endpoint",
+        metavar="URL",
+        help=_help(
+            "base URL of the OpenAI-compatible server for --model-backend openai, e.g."
+            " http://127.0.0.1:11434",
+            "none",
+            "model_endpoint",
+        ),
+    )
+    serve.add_argument(
+        "--model-api-key",
+        metavar="KEY",
+        help=_help("Bearer token for --model-endpoint", "none", "model_api_key"),
+    )
+    serve.add_argument(
         "--quiet",
         dest="log_requests",
         action="store_false",
@@ -224,6 +249,17 @@ def _worker_parser(commands: Any) -> None:
     worker.add_argument(
         "--job-lease-seconds", type=int, help="how long a job's claim lasts unless renewed (60)"
     )
+    worker.add_argument(
+        "--model-backend",
+        choices=["local", "scripted", "bedrock", "openai"],
+        help="as for serve (local, or QCONNECT_LOCAL_MODEL_BACKEND)",
+    )
+    worker.add_argument(
+        "--model-endpoint", metavar="URL", help="as for serve (or QCONNECT_LOCAL_MODEL_ENDPOINT)"
+    )
+    worker.add_argument(
+        "--model-api-key", metavar="KEY", help="as for serve (or QCONNECT_LOCAL_MODEL_API_KEY)"
+    )
     worker.add_argument("--threads", type=int, default=1, help="jobs run at the same time (1)")
     worker.add_argument(
         "--shutdown-grace-seconds",
@@ -301,6 +337,9 @@ _SETTING_FLAGS = (
     "job_lease_seconds",
     "log_requests",
     "log_format",
+    "model_backend",
+    "model_endpoint",
+    "model_api_key",
 )
 
 
@@ -321,6 +360,7 @@ def serve(args: argparse.Namespace) -> None:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = settings_from(args)
+    check_model_backend(settings)
     raise_descriptor_limit()  # before the connection cap is computed from it
     sock = listen(args.host, args.port)  # first: a busy port costs no store
     try:
@@ -361,6 +401,20 @@ def serve(args: argparse.Namespace) -> None:
     finally:
         sock.close()
         runtime.close()  # the worker stops, the WAL is checkpointed, a temporary store removed
+
+
+class BadModelBackend(Exception):
+    """`--model-backend` names no backend, or one whose requirement is missing."""
+
+
+def check_model_backend(settings: Settings) -> None:
+    """Refuse at start, in one line, what the first conversation would otherwise fail on."""
+    from qconnect_local.engine.generation import InMemoryScriptedQueue, backend_for
+
+    try:
+        backend_for(settings, scripted_queue=InMemoryScriptedQueue())
+    except ValueError as error:
+        raise BadModelBackend(str(error)) from None
 
 
 class CannotListen(Exception):
@@ -444,6 +498,7 @@ def worker(args: argparse.Namespace) -> None:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = settings_from(args)
+    check_model_backend(settings)
     settings.run_worker = False  # the process runs its own Worker, with --threads
     if not settings.database_url:
         print(
@@ -493,7 +548,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             worker(args)
         elif args.command in ("export", "import"):
             snapshot(args)
-    except (StoreTooNew, StoreUnusable, CannotListen, SeedError, SnapshotError) as refused:  # one line
+    except (StoreTooNew, StoreUnusable, CannotListen, BadModelBackend, SeedError, SnapshotError) as refused:
         print(f"qconnect-local: {refused}", file=sys.stderr, flush=True)
         sys.exit(2)
 

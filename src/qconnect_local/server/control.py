@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 from qconnect_local import __version__
 from qconnect_local.clock import advance_step
+from qconnect_local.engine.generation import check_scripted_entry
 from qconnect_local.protocol.errors import ServiceError
 from qconnect_local.protocol.http import Request, Response
 from qconnect_local.protocol.serializer import dumps
@@ -32,7 +33,7 @@ from qconnect_local.service.context import Call
 from qconnect_local.service.external_content import ingest_articles
 from qconnect_local.service.families import CONTENT
 from qconnect_local.spec import operation_names, service_model
-from qconnect_local.store import passages
+from qconnect_local.store import passages, scripted
 from qconnect_local.worker.claims import ALL_KNOBS, release_held
 
 PREFIX = "/_qconnect/"
@@ -185,6 +186,24 @@ def _content(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str, Any
     }
 
 
+def _ai_responses(runtime: Runtime, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Queue exact answers for the scripted model backend (docs/generation.md): `responses`, for
+    one `sessionId`, one `assistantId` (any of its sessions) or any."""
+    account, _region = _scope(runtime, body)
+    entries = body.get("responses")
+    if not isinstance(entries, list) or not entries:
+        raise ValueError("responses must be a non-empty list of scripted entries")
+    for entry in entries:
+        check_scripted_entry(entry)
+    for key in ("assistantId", "sessionId"):
+        if body.get(key) is not None and not isinstance(body[key], str):
+            raise ValueError(f"{key} must be a string")
+    queued = scripted.Queue(runtime.store).push(
+        account, body.get("assistantId"), body.get("sessionId"), entries, runtime.clock.now()
+    )
+    return 200, {"queued": queued}
+
+
 ROUTES: dict[tuple[str, str], ControlHandler] = {
     ("GET", "health"): _health,
     ("POST", "reset"): _reset,
@@ -194,6 +213,7 @@ ROUTES: dict[tuple[str, str], ControlHandler] = {
     ("POST", "transitions"): _transitions,
     ("POST", "passages"): _passages,
     ("POST", "content"): _content,
+    ("POST", "ai/responses"): _ai_responses,
 }
 
 

@@ -14,6 +14,7 @@ from qconnect_local.service import (  # noqa: F401
     assistants,
     content_associations,
     contents,
+    conversations,
     import_jobs,
     knowledge_bases,
     message_template_attachments,

@@ -7,3 +7,8 @@ from __future__ import annotations
 def recommendations(session_id: str) -> str:
     """What a session's GetRecommendations long polls wait on."""
     return f"recommendations/{session_id}"
+
+
+def conversation(session_id: str) -> str:
+    """What a session's GetNextMessage waits on: a turn of it answered (or failed)."""
+    return f"conversation/{session_id}"

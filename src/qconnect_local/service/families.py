@@ -213,7 +213,14 @@ _DECLARED = (
         ("assistant_id", "id"),
         arn_type="session",
         taggable=True,
-        children=("transcript-turn", "recommendation-trigger", "recommendation"),
+        children=(
+            "transcript-turn",
+            "recommendation-trigger",
+            "recommendation",
+            "conversation-turn",
+            "message",
+            "span",
+        ),
     ),
     Family(
         "transcript-turn", "Transcript turn", schema.transcript_turns, ("assistant_id", "session_id", "seq")
@@ -225,6 +232,15 @@ _DECLARED = (
         ("assistant_id", "session_id", "id"),
     ),
     Family("recommendation", "Recommendation", schema.recommendations, ("assistant_id", "session_id", "id")),
+    Family(
+        "conversation-turn",
+        "Conversation turn",
+        schema.conversation_turns,
+        ("assistant_id", "session_id", "id"),
+        job_statuses=("PROCESSING",),  # answered by the worker (worker.conversation_jobs)
+    ),
+    Family("message", "Message", schema.messages, ("assistant_id", "session_id", "id")),
+    Family("span", "Span", schema.spans, ("assistant_id", "session_id", "id")),
     Family("query-result", "Query result", schema.query_results, ("assistant_id", "id")),
     *_ai_family("ai-prompt", "AI prompt", schema.ai_prompts, schema.ai_prompt_versions),
     *_ai_family("ai-agent", "AI agent", schema.ai_agents, schema.ai_agent_versions),
@@ -261,6 +277,9 @@ AI_AGENT = FAMILIES["ai-agent"]
 AI_AGENT_VERSION = FAMILIES["ai-agent-version"]
 AI_GUARDRAIL = FAMILIES["ai-guardrail"]
 AI_GUARDRAIL_VERSION = FAMILIES["ai-guardrail-version"]
+CONVERSATION_TURN = FAMILIES["conversation-turn"]
+MESSAGE = FAMILIES["message"]
+SPAN = FAMILIES["span"]
 MESSAGE_TEMPLATE = FAMILIES["message-template"]
 MESSAGE_TEMPLATE_VERSION = FAMILIES["message-template-version"]
 MESSAGE_TEMPLATE_ATTACHMENT = FAMILIES["message-template-attachment"]

@@ -64,12 +64,25 @@ def _sign(call: Call, payload: bytes) -> str:
 
 
 def encode_token(call: Call, position: int, scope: str) -> str:
-    payload = json.dumps({"p": position, "s": scope}, separators=(",", ":")).encode()
+    return encode_state(call, {"p": position}, scope)
+
+
+def decode_token(call: Call, token: str, scope: str) -> int:
+    state = decode_state(call, token, scope)
+    if not isinstance(state.get("p"), int):
+        raise validation_error(f"Invalid nextToken: {token[:64]}")
+    return int(state["p"])
+
+
+def encode_state(call: Call, state: dict[str, Any], scope: str) -> str:
+    """An opaque token holding `state` (small JSON values), signed and bound to `scope`."""
+    payload = json.dumps({**state, "s": scope}, separators=(",", ":")).encode()
     body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
     return f"{body}.{_sign(call, payload)}"
 
 
-def decode_token(call: Call, token: str, scope: str) -> int:
+def decode_state(call: Call, token: str, scope: str) -> dict[str, Any]:
+    """The state of a token `encode_state` made for `scope`; ValidationException for any other."""
     invalid = validation_error(f"Invalid nextToken: {token[:64]}")
     body, _, signature = token.partition(".")
     try:
@@ -80,6 +93,6 @@ def decode_token(call: Call, token: str, scope: str) -> int:
     # compare_digest raises TypeError on non-ASCII str; such a signature is simply wrong.
     if not signature.isascii() or not hmac.compare_digest(signature, _sign(call, payload)):
         raise invalid
-    if not isinstance(document, dict) or document.get("s") != scope or not isinstance(document.get("p"), int):
+    if not isinstance(document, dict) or document.get("s") != scope:
         raise invalid
-    return int(document["p"])
+    return document

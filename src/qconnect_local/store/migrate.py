@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision in migrations/versions (a test keeps the two equal). Knowing it without
 # Alembic lets the usual start — a store already at head — skip importing Alembic (~0.2 s).
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 _LOCK_ID = 0x71636F6E  # "qcon": the advisory lock taken while migrating on PostgreSQL
 
 

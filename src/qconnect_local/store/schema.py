@@ -434,6 +434,7 @@ message_template_attachments = Table(
     sqlite_autoincrement=True,
 )
 
+
 # AI prompts, agents and guardrails of an assistant (the customer's; the SYSTEM ones are not
 # stored, see service.system_ai) and their versions: immutable snapshots of the resource's
 # members (`snapshot`), numbered from 1 (`last_version` is the highest made; never reused).
@@ -478,6 +479,67 @@ ai_agent_versions = _ai_version_table("ai_agent_versions", "ai_agent_id")
 ai_guardrails = _ai_resource_table("ai_guardrails")
 ai_guardrail_versions = _ai_version_table("ai_guardrail_versions", "ai_guardrail_id")
 
+# Conversations (SendMessage / GetNextMessage): one turn per SendMessage, answered by the worker
+# (`status` PROCESSING until it is DONE or FAILED); the messages of both sides, and the spans
+# (ListSpans) of each turn.
+conversation_turns = Table(
+    "conversation_turns",
+    metadata,
+    *_resource(parent="assistant_id"),
+    Column("session_id", String(36), nullable=False),
+    Column("request_message_id", String(36), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("request", JSON, nullable=False),  # what the worker needs of the SendMessage
+    Column("outcome", JSON),  # conversationState, session data, or the error
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("modified_at", UtcDateTime, nullable=False),
+    *_job(),
+    Index("ix_conversation_turns_session", "session_id", "seq"),
+    Index("ix_conversation_turns_claim", "status", "seq"),
+    sqlite_autoincrement=True,
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    *_resource(parent="assistant_id"),
+    Column("session_id", String(36), nullable=False),
+    Column("turn_id", String(36), nullable=False),
+    Column("participant", String(16), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("value", JSON, nullable=False),  # MessageData members
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_messages_session", "session_id", "seq"),
+    Index("ix_messages_turn", "turn_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
+spans = Table(
+    "spans",
+    metadata,
+    *_resource(parent="assistant_id"),
+    Column("session_id", String(36), nullable=False),
+    Column("turn_id", String(36), nullable=False),
+    Column("payload", JSON, nullable=False),  # the Span members but spanId
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_spans_session", "session_id", "seq"),
+    sqlite_autoincrement=True,
+)
+
+# The scripted generation backend's queue (POST /_qconnect/ai/responses): entries for one
+# session, one assistant (any of its sessions) or any, taken oldest first, the most specific first.
+scripted_responses = Table(
+    "scripted_responses",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("account", String(12), nullable=False),
+    Column("assistant_id", String(36)),
+    Column("session_id", String(36)),
+    Column("entry", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
 # Blobs kept in the database itself (the default blob backend when the store is PostgreSQL, so
 # replicas share files with no extra service): an object row, written last, makes its chunks
 # visible; chunks keep any single value small enough to stream.
@@ -511,6 +573,7 @@ __all__ = [
     "blob_objects",
     "content_associations",
     "contents",
+    "conversation_turns",
     "feedback",
     "idempotency_tokens",
     "import_jobs",
@@ -518,14 +581,17 @@ __all__ = [
     "message_template_attachments",
     "message_template_versions",
     "message_templates",
+    "messages",
     "metadata",
     "passages",
     "query_results",
     "quick_responses",
     "recommendation_triggers",
     "recommendations",
+    "scripted_responses",
     "sessions",
     "settings",
+    "spans",
     "tags",
     "transcript_turns",
     "uploads",

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from qconnect_local.runtime import Runtime
-from qconnect_local.worker import assistant_jobs, crawl_jobs, ingest, jobs
+from qconnect_local.worker import assistant_jobs, conversation_jobs, crawl_jobs, ingest, jobs
 from qconnect_local.worker.claims import Claim
 
 Runner = Callable[[Runtime, Claim], None]
@@ -36,6 +36,9 @@ KINDS: dict[str, JobKind] = {
     ),
     "knowledge-base": JobKind({"CREATE_IN_PROGRESS": crawl_jobs.run_crawl}, crawl_jobs.fail_after_error),
     "assistant": JobKind({"CREATE_IN_PROGRESS": assistant_jobs.run_create}, assistant_jobs.fail_after_error),
+    "conversation-turn": JobKind(
+        {"PROCESSING": conversation_jobs.run_turn}, conversation_jobs.fail_after_error
+    ),
 }
 
 

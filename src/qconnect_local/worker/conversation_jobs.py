@@ -1,0 +1,71 @@
+"""A conversation turn (SendMessage) answered: the pipeline runs outside any transaction (model
+calls may be slow), then its messages and spans are committed with the turn's fenced completion,
+so a worker that lost its claim commits nothing and no turn is ever answered twice."""
+
+from __future__ import annotations
+
+import uuid
+import weakref
+from typing import Any, Final
+
+from qconnect_local.engine import generation
+from qconnect_local.runtime import Runtime
+from qconnect_local.service import channels, conversation_pipeline
+from qconnect_local.service.context import Call
+from qconnect_local.service.conversations import DONE, FAILED
+from qconnect_local.service.families import MESSAGE, SPAN
+from qconnect_local.store import scripted
+from qconnect_local.worker.claims import Claim, finish
+
+INTERNAL: Final = {"code": "DependencyFailedException", "message": "The answer could not be produced"}
+
+
+_BACKENDS: weakref.WeakKeyDictionary[Runtime, generation.Backend] = weakref.WeakKeyDictionary()
+
+
+def backend(runtime: Runtime) -> generation.Backend:
+    """The runtime's generation backend, made once (a Bedrock client is costly to make)."""
+    found = _BACKENDS.get(runtime)
+    if found is None:
+        found = generation.backend_for(runtime.settings, scripted_queue=scripted.Queue(runtime.store))
+        _BACKENDS[runtime] = found
+    return found
+
+
+def run_turn(runtime: Runtime, claim: Claim) -> None:
+    turn = claim.job
+    call = Call(runtime, turn.account, turn.region, "SendMessage", turn.request["requestId"], "")
+    answer = conversation_pipeline.answer(call, turn, backend(runtime))
+    _commit(runtime, claim, answer, answer.error)
+
+
+def _commit(runtime: Runtime, claim: Claim, answer: Any, error: dict[str, Any] | None) -> None:
+    turn, now = claim.job, runtime.clock.now()
+    scope = {
+        "account": turn.account,
+        "region": turn.region,
+        "assistant_id": turn.assistant_id,
+        "session_id": turn.session_id,
+        "turn_id": turn.id,
+    }
+    with runtime.store.write() as conn:
+        for message in answer.messages:
+            MESSAGE.repo.insert(
+                conn,
+                {"id": str(uuid.uuid4()), **scope, "participant": "BOT", **message, "created_at": now},
+            )
+        for span in answer.spans:
+            span_id = span.pop("id")
+            SPAN.repo.insert(conn, {"id": span_id, **scope, "payload": span, "created_at": now})
+        outcome = (
+            {"error": error}
+            if error
+            else {"conversationState": answer.state, "sessionData": answer.session_data}
+        )
+        finish(conn, claim, status=FAILED if error else DONE, outcome=outcome, modified_at=now)
+        runtime.signals.notify(conn, channels.conversation(turn.session_id))
+
+
+def fail_after_error(runtime: Runtime, claim: Claim, error: BaseException) -> None:
+    """A turn whose pipeline raised (not a model failure): answered with DependencyFailedException."""
+    _commit(runtime, claim, conversation_pipeline.Answer(), {**INTERNAL, "reason": None})
