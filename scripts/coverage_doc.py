@@ -29,9 +29,16 @@ def render() -> str:
         f"(API {service_model().api_version}) and the handlers registered in `qconnect_local.service`; "
         "`make test` fails when this file is stale.",
         "",
-        f"**{done} of {len(names)} operations implemented.** Every other operation is routed, parsed and "
-        "validated like the rest, then answers **501** with `X-Amzn-Errortype: NotImplementedException` "
-        "and a JSON body naming the operation — never a fake success.",
+        f"**{done} of {len(names)} operations implemented.** "
+        + (
+            "An operation not implemented would be routed, parsed and validated like the rest, then answer "
+            if done == len(names)
+            else "Every other operation is routed, parsed and validated like the rest, then answers "
+        )
+        + "**501** with `X-Amzn-Errortype: NotImplementedException` and a JSON body naming the "
+        "operation — never a fake success. What each one does where AWS is silent is in "
+        "[behaviour.md](behaviour.md); what is approximate or missing is in the README's "
+        '"Limits and known gaps".',
         "",
         "| Operation | HTTP | In `wisdom` client | State |",
         "|---|---|---|---|",

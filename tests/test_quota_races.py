@@ -43,6 +43,7 @@ QUOTAS = {  # small, so that most callers of a race are refused
     "content_quota": 10,
     "assistant_association_quota": 5,
     "message_template_quota": 10,
+    "ai_guardrail_quota": 3,
 }
 QUOTA_EXCEEDED = "ServiceQuotaExceededException"
 TOO_MANY_TAGS = "TooManyTagsException"
@@ -186,6 +187,22 @@ RACES: dict[str, Race] = {
         ),
         _assistant_and_kbs,
         callers=QUOTAS["knowledge_base_quota"],  # one knowledge base each
+    ),
+    "ai-guardrail": Race(
+        "ai_guardrail_quota",
+        lambda assistant, n: (
+            lambda c: c.create_ai_guardrail(
+                assistantId=assistant,
+                name=f"g{n}",
+                blockedInputMessaging="No.",
+                blockedOutputsMessaging="No.",
+                visibilityStatus="SAVED",
+            )
+        ),
+        lambda qc, assistant: len(
+            qc.list_ai_guardrails(assistantId=assistant, maxResults=100)["aiGuardrailSummaries"]
+        ),
+        lambda _deployment, qc: qc.create_assistant(name="a", type="AGENT")["assistant"]["assistantId"],
     ),
     "message-template": Race(
         "message_template_quota",

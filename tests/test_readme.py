@@ -293,5 +293,5 @@ def test_the_readme_runs_top_to_bottom(fresh_home: tuple[Path, dict[str, str]]) 
     # What the README's comments say the user sees.
     output = "\n".join(printed)
     promised = ("ACTIVE", "COMPLETE None", "Refund policy refund", '"from-the-cli"', "2 passed")
-    for seen in (*promised, "<p>Hi &lt;Bob&gt;, I am Ann.</p>"):
+    for seen in (*promised, "<p>Hi &lt;Bob&gt;, I am Ann.</p>", "['manual']", "Let's keep it friendly."):
         assert seen in output, f"{seen!r} not printed by the README's examples:\n{output}"

@@ -16,6 +16,7 @@ from polling import poll
 from qconnect_local.config import Settings
 from qconnect_local.runtime import Runtime
 from qconnect_local.server.request_log import LOGGER_NAME
+from qconnect_local.service import handlers
 from qconnect_local.testing.mock import mock_qconnect
 from qconnect_local.testing.server import ServerProcess, app_in_thread
 
@@ -75,7 +76,8 @@ def test_an_error_logs_its_code(lines: list[str]) -> None:
     assert (fields["status"], fields["code"]) == ("404", "ResourceNotFoundException")
 
 
-def test_an_unimplemented_operation_logs_501(lines: list[str]) -> None:
+def test_an_unimplemented_operation_logs_501(lines: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(handlers, "CreateAIAgent")  # every operation is implemented: pretend one is not
     with mock_qconnect(), pytest.raises(Exception, match="NotImplemented"):
         _client().create_ai_agent(
             assistantId="00000000-0000-4000-8000-000000000000",

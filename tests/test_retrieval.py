@@ -224,8 +224,9 @@ def test_exactly_one_of_query_text_and_query_input_data_is_required(qc: Any, cor
 def test_a_result_type_condition_keeps_only_that_type(qc: Any, corpus: Corpus) -> None:
     condition = [{"single": {"field": "RESULT_TYPE", "comparator": "EQUALS", "value": "KNOWLEDGE_CONTENT"}}]
     assert query(qc, corpus, "refund", queryCondition=condition)
-    generative = [{"single": {"field": "RESULT_TYPE", "comparator": "EQUALS", "value": "GENERATIVE_ANSWER"}}]
-    assert query(qc, corpus, "refund", queryCondition=generative) == []
+    assert {r["type"] for r in query(qc, corpus, "refund", queryCondition=condition)} == {"KNOWLEDGE_CONTENT"}
+    intent = [{"single": {"field": "RESULT_TYPE", "comparator": "EQUALS", "value": "INTENT_ANSWER"}}]
+    assert query(qc, corpus, "refund", queryCondition=intent) == []
     unknown = [{"single": {"field": "RESULT_TYPE", "comparator": "EQUALS", "value": "NOT_A_TYPE"}}]
     with pytest.raises(qc.exceptions.ValidationException):
         query(qc, corpus, "refund", queryCondition=unknown)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,8 +56,9 @@ from qconnect_local.service import (
 )
 from qconnect_local.service.context import Call
 from qconnect_local.service.families import ASSISTANT_ASSOCIATION, MESSAGE, SESSION
-from qconnect_local.store import Connection
+from qconnect_local.store import Connection, scripted
 
+_BACKENDS: weakref.WeakKeyDictionary[Any, generation.Backend] = weakref.WeakKeyDictionary()
 FILLER: Final = "One moment while I look that up."
 DEFAULT_PASSAGES: Final = 5
 MAX_TOOL_ROUNDS: Final = 3
@@ -192,17 +194,19 @@ def load_context(call: Call, turn: Any, backend: generation.Backend) -> Context:
     )
 
 
-def _prompt(ctx: Context, slot: str) -> tuple[ai_resources.Resource, int | None]:
+def slot_prompt(
+    call: Call, assistant: Any, settings: dict[str, Any], slot: str
+) -> tuple[ai_resources.Resource, int | None]:
     """The prompt of an agent slot, else the SYSTEM prompt of the slot's type."""
     wanted = system_ai.slot_prompt_type(slot)
-    named = ctx.settings.get(slot)
-    with ctx.call.runtime.store.read() as conn:
+    named = settings.get(slot)
+    with call.runtime.store.read() as conn:
         if named is not None:
             try:
-                return ai_resources.load_state(conn, ctx.call, ai_prompts.KIND, ctx.assistant, named)
+                return ai_resources.load_state(conn, call, ai_prompts.KIND, assistant, named)
             except ServiceError:
                 pass  # deleted since the agent named it: the SYSTEM prompt answers
-    system = next(p for p in system_ai.prompts(ctx.call, ctx.assistant) if p.type == wanted)
+    system = next(p for p in system_ai.prompts(call, assistant) if p.type == wanted)
     return system, 1
 
 
@@ -230,8 +234,66 @@ def _transcript_text(history: list[dict[str, str]]) -> str:
     )
 
 
+def backend_of(runtime: Any) -> generation.Backend:
+    """The runtime's generation backend, made once (a Bedrock client is costly to make)."""
+    found = _BACKENDS.get(runtime)
+    if found is None:
+        found = generation.backend_for(runtime.settings, scripted_queue=scripted.Queue(runtime.store))
+        _BACKENDS[runtime] = found
+    return found
+
+
 def _custom(ctx: Context) -> dict[str, str]:
     return sessions.custom_data(ctx.session) if ctx.session is not None else {}
+
+
+def prompt_request(
+    call: Call,
+    assistant: Any,
+    session: Any,
+    settings: dict[str, Any],
+    slot: str,
+    *,
+    query: str = "",
+    passages: tuple[generation.Passage, ...] = (),
+    tools: list[dict[str, Any]] | None = None,
+    history: list[dict[str, str]] | None = None,
+    transcript: list[dict[str, str]] | None = None,
+    retrieved: bool = False,
+) -> tuple[generation.GenerationRequest, tuple[ai_resources.Resource, int | None], Any]:
+    """The slot's prompt rendered into a GenerationRequest: (request, (prompt, version), rendered)."""
+    prompt, version = slot_prompt(call, assistant, settings, slot)
+    assert prompt.type is not None
+    template = ai_prompts.parsed(prompt.type, prompt.config)
+    turns = transcript or []
+    values = {
+        "transcript": _transcript_text(turns),
+        "query": query,
+        "contentExcerpt": "\n\n".join(f"<excerpt>{p.text}</excerpt>" for p in passages),
+        "locale": settings.get("locale") or "en_US",
+        "sessionId": session.id if session is not None else "",
+        "assistantId": assistant.id,
+        "dateTime": call.now().isoformat(),
+        "toolConfigurationList": json.dumps(tools or []),
+    }
+    custom = sessions.custom_data(session) if session is not None else {}
+    rendered = template.render(values, custom, history=history)
+    request = generation.GenerationRequest(
+        prompt_type=prompt.type,
+        model_id=prompt.config["modelId"],
+        system=rendered.system,
+        messages=rendered.to_messages(),
+        tools=[*rendered.tools, *(tools or [])],
+        inference=prompt.config.get("inferenceConfiguration") or {},
+        query=query,
+        passages=passages,
+        transcript=tuple(turns),
+        locale=settings.get("locale"),
+        scope=(call.account, assistant.id, session.id if session is not None else None),
+        region=call.region,
+        retrieved=retrieved,
+    )
+    return request, (prompt, version), rendered
 
 
 def _generate(
@@ -245,36 +307,20 @@ def _generate(
     retrieved: bool = False,
 ) -> generation.GenerationResult:
     """Render the slot's prompt and call the backend, traced as a CLIENT span."""
-    prompt, version = _prompt(ctx, slot)
-    assert prompt.type is not None
-    template = ai_prompts.parsed(prompt.type, prompt.config)
-    values = {
-        "transcript": _transcript_text(ctx.history),
-        "query": query,
-        "contentExcerpt": "\n\n".join(f"<excerpt>{p.text}</excerpt>" for p in passages),
-        "locale": ctx.settings.get("locale") or "en_US",
-        "sessionId": ctx.turn.session_id,
-        "assistantId": ctx.assistant.id,
-        "dateTime": ctx.call.now().isoformat(),
-        "toolConfigurationList": json.dumps(tools or []),
-    }
-    rendered = template.render(values, _custom(ctx), history=history)
-    inference = prompt.config.get("inferenceConfiguration") or {}
-    request = generation.GenerationRequest(
-        prompt_type=prompt.type,
-        model_id=prompt.config["modelId"],
-        system=rendered.system,
-        messages=rendered.to_messages(),
-        tools=[*rendered.tools, *(tools or [])],
-        inference=inference,
+    request, (prompt, version), rendered = prompt_request(
+        ctx.call,
+        ctx.assistant,
+        ctx.session,
+        ctx.settings,
+        slot,
         query=query,
         passages=passages,
-        transcript=tuple(ctx.history),
-        locale=ctx.settings.get("locale"),
-        scope=(ctx.call.account, ctx.assistant.id, ctx.turn.session_id),
-        region=ctx.call.region,
+        tools=tools,
+        history=history,
+        transcript=ctx.history,
         retrieved=retrieved,
     )
+    inference = request.inference
     attributes = {
         "operationName": "chat",
         "providerName": ctx.backend.name,
@@ -368,38 +414,45 @@ def _check(
     return assessment
 
 
-def _retrieve(ctx: Context, query: str) -> tuple[generation.Passage, ...]:
-    """The passages retrieval finds for the query in the agent's (or assistant's) knowledge bases."""
-    with ctx.trace.span("retrieve", "INTERNAL", ctx.root, {"operationName": "retrieve"}) as span:
-        with ctx.call.runtime.store.read() as conn:
-            kbs = retrieval.searchable_knowledge_bases(conn, ctx.call, ctx.assistant)
-            limit = DEFAULT_PASSAGES
-            chosen = ctx.settings.get("associationConfigurations") or []
-            if chosen:
-                wanted = _association_kbs(conn, ctx, chosen)
-                kbs = {kb: kind for kb, kind in kbs.items() if kb in wanted}
-                limits = [
-                    (c.get("associationConfigurationData") or {})
-                    .get("knowledgeBaseAssociationConfigurationData", {})
-                    .get("maxResults")
-                    for c in chosen
-                ]
-                limit = max([n for n in limits if n] or [DEFAULT_PASSAGES])
-            found = retrieval.search(
-                conn, ctx.call, list(kbs), query, keep=retrieval.tag_filter_of(ctx.session)
-            )
-        passages = tuple(
-            generation.Passage(
-                content_id=f.content.id,
-                knowledge_base_id=f.content.knowledge_base_id,
-                title=f.content.title,
-                source_url=f.content.source_url,
-                text=f.text,
-                relevance=f.relevance,
-                reference_type=kbs.get(f.content.knowledge_base_id, "KNOWLEDGE_BASE"),
-            )
-            for f in retrieval.best_per_content(found)[:limit]
+def find_passages(
+    call: Call, assistant: Any, session: Any, settings: dict[str, Any], query: str
+) -> tuple[generation.Passage, ...]:
+    """What retrieval finds for the query in the agent's `associationConfigurations` (their
+    knowledge bases, the largest `maxResults`), else in every knowledge base of the assistant;
+    the session's tag filter applies; the best passage per content."""
+    with call.runtime.store.read() as conn:
+        kbs = retrieval.searchable_knowledge_bases(conn, call, assistant)
+        limit = DEFAULT_PASSAGES
+        chosen = settings.get("associationConfigurations") or []
+        if chosen:
+            wanted = _association_kbs(conn, call, assistant, chosen)
+            kbs = {kb: kind for kb, kind in kbs.items() if kb in wanted}
+            limits = [
+                (c.get("associationConfigurationData") or {})
+                .get("knowledgeBaseAssociationConfigurationData", {})
+                .get("maxResults")
+                for c in chosen
+            ]
+            limit = max([n for n in limits if n] or [DEFAULT_PASSAGES])
+        found = retrieval.search(conn, call, list(kbs), query, keep=retrieval.tag_filter_of(session))
+    return tuple(
+        generation.Passage(
+            content_id=f.content.id,
+            knowledge_base_id=f.content.knowledge_base_id,
+            title=f.content.title,
+            source_url=f.content.source_url,
+            text=f.text,
+            relevance=f.relevance,
+            reference_type=kbs.get(f.content.knowledge_base_id, "KNOWLEDGE_BASE"),
         )
+        for f in retrieval.best_per_content(found)[:limit]
+    )
+
+
+def _retrieve(ctx: Context, query: str) -> tuple[generation.Passage, ...]:
+    """`find_passages`, traced as an INTERNAL span."""
+    with ctx.trace.span("retrieve", "INTERNAL", ctx.root, {"operationName": "retrieve"}) as span:
+        passages = find_passages(ctx.call, ctx.assistant, ctx.session, ctx.settings, query)
         span["attributes"]["outputMessages"] = [
             {
                 "messageId": str(uuid.uuid4()),
@@ -411,11 +464,11 @@ def _retrieve(ctx: Context, query: str) -> tuple[generation.Passage, ...]:
     return passages
 
 
-def _association_kbs(conn: Connection, ctx: Context, chosen: list[dict[str, Any]]) -> set[str]:
+def _association_kbs(conn: Connection, call: Call, assistant: Any, chosen: list[dict[str, Any]]) -> set[str]:
     kbs = set()
     for entry in chosen:
         row = ASSISTANT_ASSOCIATION.repo.find(
-            conn, ctx.call.account, ctx.call.region, entry.get("associationId", ""), ctx.assistant.id
+            conn, call.account, call.region, entry.get("associationId", ""), assistant.id
         )
         if row is not None and row.knowledge_base_id:
             kbs.add(row.knowledge_base_id)

@@ -83,15 +83,22 @@ def choose_agent(
         if agent.type not in RUNNABLE_TYPES:
             raise validation_error(f"SendMessage runs SELF_SERVICE or ORCHESTRATION agents, not {agent.type}")
         return agent, number
-    for config in (session.config, assistant.config):
-        named = _configured(config, wanted, use_case)
+    return choose_default(conn, call, assistant, session, wanted, use_case)
+
+
+def choose_default(
+    conn: Connection, call: Call, assistant: Any, session: Any, agent_type: str, use_case: str | None
+) -> tuple[ai_resources.Resource, int | None]:
+    """The session's agent of the type (or use case), else the assistant's, else its SYSTEM one."""
+    for config in (session.config if session is not None else {}, assistant.config):
+        named = _configured(config, agent_type, use_case)
         if named is None:
             continue
         try:
             return ai_resources.load_state(conn, call, ai_agents.KIND, assistant, named)
         except ServiceError:
             continue  # deleted since it was configured: the next one down runs
-    return system_ai.system_agent(call, assistant, wanted), 1
+    return system_ai.system_agent(call, assistant, agent_type), 1
 
 
 # -- SendMessage ----------------------------------------------------------------------------------

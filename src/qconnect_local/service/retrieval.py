@@ -38,6 +38,7 @@ RETRIEVABLE: Final = frozenset({"ACTIVE", "UPDATE_IN_PROGRESS"})  # content stat
 KNOWLEDGE_CONTENT: Final = "KNOWLEDGE_CONTENT"
 DEFAULT_NUMBER_OF_RESULTS: Final = 5  # Retrieve without numberOfResults (as Bedrock's default)
 MAX_NUMBER_OF_RESULTS: Final = 100
+GENERATIVE_ANSWER: Final = "GENERATIVE_ANSWER"
 RESULT_RETENTION: Final = timedelta(days=1)  # how long a QueryAssistant result can get feedback
 NO_BEDROCK: Final = (
     "No Amazon Bedrock knowledge base is reachable from qconnect-local: "
@@ -258,6 +259,17 @@ def _page_scope(call: Call, assistant: Any, params: dict[str, Any]) -> str:
 def query_assistant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     text = _query_text(params)
     wanted = _wanted_types(params)
+    generative = None
+    if wanted is not None and GENERATIVE_ANSWER in wanted and "nextToken" not in params:
+        from qconnect_local.service import generative_answers  # it builds on this module
+
+        # Produced before the write below, which holds the store's write lock: a model may be slow.
+        with call.runtime.store.read() as conn:
+            assistant = assistants.load(conn, call, params["assistantId"])
+            session = (
+                sessions.load(conn, call, assistant, params["sessionId"]) if "sessionId" in params else None
+            )
+        generative = generative_answers.answer(call, assistant, session, text)
     with call.runtime.store.write() as conn:
         assistant = assistants.load(conn, call, params["assistantId"])
         session = sessions.load(conn, call, assistant, params["sessionId"]) if "sessionId" in params else None
@@ -274,8 +286,11 @@ def query_assistant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         now = call.now()
         _forget_old_results(conn, assistant, now)
         result_ids = [str(uuid.uuid4()) for _ in page]
+        remembered = result_ids + ([generative["resultId"]] if generative is not None else [])
+        if generative is not None:
+            results.append(generative)
         owner = {"account": call.account, "region": call.region, "assistant_id": assistant.id}
-        QUERY_RESULT.repo.insert_many(conn, [{"id": rid, **owner, "created_at": now} for rid in result_ids])
+        QUERY_RESULT.repo.insert_many(conn, [{"id": rid, **owner, "created_at": now} for rid in remembered])
         for result_id, item in zip(result_ids, page, strict=True):
             data = content_data(call, item, terms, types[item.content.knowledge_base_id])
             results.append({"resultId": result_id, "type": KNOWLEDGE_CONTENT, **data})

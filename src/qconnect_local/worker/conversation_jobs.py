@@ -5,37 +5,22 @@ so a worker that lost its claim commits nothing and no turn is ever answered twi
 from __future__ import annotations
 
 import uuid
-import weakref
 from typing import Any, Final
 
-from qconnect_local.engine import generation
 from qconnect_local.runtime import Runtime
 from qconnect_local.service import channels, conversation_pipeline
 from qconnect_local.service.context import Call
 from qconnect_local.service.conversations import DONE, FAILED
 from qconnect_local.service.families import MESSAGE, SPAN
-from qconnect_local.store import scripted
 from qconnect_local.worker.claims import Claim, finish
 
 INTERNAL: Final = {"code": "DependencyFailedException", "message": "The answer could not be produced"}
 
 
-_BACKENDS: weakref.WeakKeyDictionary[Runtime, generation.Backend] = weakref.WeakKeyDictionary()
-
-
-def backend(runtime: Runtime) -> generation.Backend:
-    """The runtime's generation backend, made once (a Bedrock client is costly to make)."""
-    found = _BACKENDS.get(runtime)
-    if found is None:
-        found = generation.backend_for(runtime.settings, scripted_queue=scripted.Queue(runtime.store))
-        _BACKENDS[runtime] = found
-    return found
-
-
 def run_turn(runtime: Runtime, claim: Claim) -> None:
     turn = claim.job
     call = Call(runtime, turn.account, turn.region, "SendMessage", turn.request["requestId"], "")
-    answer = conversation_pipeline.answer(call, turn, backend(runtime))
+    answer = conversation_pipeline.answer(call, turn, conversation_pipeline.backend_of(runtime))
     _commit(runtime, claim, answer, answer.error)
 
 
