@@ -409,3 +409,33 @@ def test_list_models_serves_the_regions_table_with_its_filters(qc: Any, assistan
     assert [m["modelId"] for m in first["modelSummaries"] + rest["modelSummaries"]] == [
         m["modelId"] for m in models
     ]
+
+
+# -- hostile identifiers and references -------------------------------------------------------------
+
+
+def test_a_version_number_too_large_for_any_store_names_nothing(qc: Any, assistant_id: str) -> None:
+    prompt_id = make_prompt(qc, assistant_id)["aiPromptId"]
+    for qualifier in ("9" * 40, "0"):
+        with pytest.raises(qc.exceptions.ResourceNotFoundException):
+            qc.get_ai_prompt(assistantId=assistant_id, aiPromptId=f"{prompt_id}:{qualifier}")
+    with pytest.raises(qc.exceptions.ResourceNotFoundException):
+        make_agent(qc, assistant_id, {"answerGenerationAIPromptId": f"{prompt_id}:{'9' * 30}"})
+
+
+def test_a_reference_by_arn_is_in_use_as_much_as_one_by_id(qc: Any, assistant_id: str) -> None:
+    prompt = make_prompt(qc, assistant_id)
+    qc.create_ai_prompt_version(assistantId=assistant_id, aiPromptId=prompt["aiPromptId"])
+    agent = make_agent(qc, assistant_id, {"answerGenerationAIPromptId": prompt["aiPromptArn"] + ":1"})
+    named = agent["configuration"]["manualSearchAIAgentConfiguration"]["answerGenerationAIPromptId"]
+    assert named == f"{prompt['aiPromptId']}:1"
+    with pytest.raises(qc.exceptions.ConflictException):
+        qc.delete_ai_prompt_version(
+            assistantId=assistant_id, aiPromptId=prompt["aiPromptId"], versionNumber=1
+        )
+
+
+def test_a_guardrail_takes_at_most_ten_thousand_words(qc_unvalidated: Any, assistant_id: str) -> None:
+    words = {"wordsConfig": [{"text": f"w{i}"} for i in range(10_001)]}
+    with pytest.raises(qc_unvalidated.exceptions.ValidationException, match="10,000"):
+        make_guardrail(qc_unvalidated, assistant_id, wordPolicyConfig=words)

@@ -381,3 +381,75 @@ def test_while_the_answer_is_produced_the_state_is_processing() -> None:
         assert waiting["nextMessageToken"]
         target.control("transitions", {"release": {"kind": "conversation-turn", "status": "PROCESSING"}})
         assert follow(qc, conversation, waiting["nextMessageToken"])
+
+
+# -- hostile input ---------------------------------------------------------------------------------
+
+
+def test_a_data_message_holds_at_most_100_000_characters_of_json(
+    qc: Any, conversation: dict[str, str]
+) -> None:
+    with pytest.raises(qc.exceptions.ValidationException, match="100,000"):
+        qc.send_message(
+            **ids(conversation), type="DATA", message={"value": {"data": {"blob": "x" * 100_001}}}
+        )
+
+
+def test_an_unknown_orchestrator_use_case_is_refused(qc: Any, conversation: dict[str, str]) -> None:
+    with pytest.raises(qc.exceptions.ValidationException, match=r"Connect\.SelfService"):
+        say(qc, conversation, "hello", orchestratorUseCase="Nope")
+
+
+def test_a_client_token_reused_for_another_message_sends_it(qc: Any, conversation: dict[str, str]) -> None:
+    first = say(qc, conversation, "hello", clientToken="the-conversation")
+    second = say(qc, conversation, "When are refunds paid back to my card?", clientToken="the-conversation")
+    assert first and "Refunds are paid" in text_of(second[-1])
+
+
+def test_a_prompt_that_would_render_past_the_budget_fails_the_turn() -> None:
+    with mock_qconnect(Settings(log_requests=False)) as mock:
+        qc, conversation = _scripted_conversation(mock)
+        text = "prompt: |\n  " + "{{$.transcript}}" * 2_000 + "\n"
+        prompt = qc.create_ai_prompt(
+            assistantId=conversation["assistantId"],
+            name="bomb",
+            type="SELF_SERVICE_PRE_PROCESSING",
+            templateType="TEXT",
+            apiFormat="TEXT_COMPLETIONS",
+            modelId="us.amazon.nova-pro-v1:0",
+            visibilityStatus="PUBLISHED",
+            templateConfiguration={"textFullAIPromptEditTemplateConfiguration": {"text": text}},
+        )["aiPrompt"]
+        agent = qc.create_ai_agent(
+            assistantId=conversation["assistantId"],
+            name="bomber",
+            type="SELF_SERVICE",
+            visibilityStatus="PUBLISHED",
+            configuration={
+                "selfServiceAIAgentConfiguration": {
+                    "selfServicePreProcessingAIPromptId": prompt["aiPromptId"]
+                }
+            },
+        )["aiAgent"]
+        sent = qc.send_message(
+            **ids(conversation),
+            type="TEXT",
+            aiAgentId=agent["aiAgentId"],
+            message={"value": {"text": {"value": "x" * 25_000}}},
+        )
+        with pytest.raises(qc.exceptions.UnprocessableContentException, match="render past"):
+            follow(qc, conversation, sent["nextMessageToken"])
+
+
+def test_an_error_get_next_message_does_not_model_is_answered_as_unprocessable() -> None:
+    with _scripted() as mock:
+        qc, conversation = _scripted_conversation(mock)
+        error = {"code": "ServiceQuotaExceededException", "message": "too many"}
+        Target("in-process", None, mock).control(
+            "ai/responses", {"sessionId": conversation["sessionId"], "responses": [{"error": error}]}
+        )
+        sent = qc.send_message(**ids(conversation), type="TEXT", message={"value": {"text": {"value": "hi"}}})
+        with pytest.raises(
+            qc.exceptions.UnprocessableContentException, match="ServiceQuotaExceededException"
+        ):
+            follow(qc, conversation, sent["nextMessageToken"])

@@ -96,3 +96,54 @@ def test_feedback_can_name_a_generative_result(qc: Any, assistant_id: str) -> No
         contentFeedback={"generativeContentFeedbackData": {"relevance": "HELPFUL"}},
     )
     assert answer["targetId"] == result["resultId"]
+
+
+# -- recommendations ------------------------------------------------------------------------------
+
+
+def _recommender(qc: Any, assistant_id: str, *, enabled: bool = True) -> None:
+    agent = qc.create_ai_agent(
+        assistantId=assistant_id,
+        name="recommender",
+        type="ANSWER_RECOMMENDATION",
+        visibilityStatus="PUBLISHED",
+        configuration={"answerRecommendationAIAgentConfiguration": {}},
+    )["aiAgent"]
+    qc.update_assistant_ai_agent(
+        assistantId=assistant_id,
+        aiAgentType="ANSWER_RECOMMENDATION",
+        configuration={"aiAgentId": agent["aiAgentId"], "enabled": enabled},
+    )
+
+
+def _recommended(target: Target, qc: Any, assistant_id: str, text: str) -> dict[str, Any]:
+    session_id = qc.create_session(assistantId=assistant_id, name="contact")["session"]["sessionId"]
+    target.control(
+        f"assistants/{assistant_id}/sessions/{session_id}/transcript",
+        {"participant": "CUSTOMER", "text": text},
+    )
+    answer: dict[str, Any] = qc.get_recommendations(assistantId=assistant_id, sessionId=session_id)
+    return answer
+
+
+def test_an_answer_recommendation_agent_adds_intent_and_generative_answer(
+    target: Target, qc: Any, assistant_id: str
+) -> None:
+    _recommender(qc, assistant_id)
+    answer = _recommended(target, qc, assistant_id, "My refund was never paid back to my card")
+    by_type = {r["type"]: r for r in answer["recommendations"]}
+    assert set(by_type) == {"KNOWLEDGE_CONTENT", "DETECTED_INTENT", "GENERATIVE_ANSWER"}
+    assert by_type["DETECTED_INTENT"]["data"]["details"]["intentDetectedData"]["intent"]
+    completion = by_type["GENERATIVE_ANSWER"]["data"]["details"]["generativeData"]["completion"]
+    assert "Refunds are paid within 5 business days." in completion
+    assert {t["type"] for t in answer["triggers"]} == {"QUERY", "GENERATIVE"}
+
+
+def test_without_the_agent_or_with_it_disabled_recommendations_are_knowledge_only(
+    target: Target, qc: Any, assistant_id: str
+) -> None:
+    answer = _recommended(target, qc, assistant_id, "My refund was never paid back to my card")
+    assert {r["type"] for r in answer["recommendations"]} == {"KNOWLEDGE_CONTENT"}
+    _recommender(qc, assistant_id, enabled=False)
+    answer = _recommended(target, qc, assistant_id, "My refund was never paid back to my card")
+    assert {r["type"] for r in answer["recommendations"]} == {"KNOWLEDGE_CONTENT"}

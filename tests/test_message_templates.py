@@ -659,3 +659,16 @@ def test_search_results_carry_their_tags(qc: Any, kb_id: str) -> None:
     email_template(qc, kb_id, tags={"team": "care"})
     result = qc.search_message_templates(knowledgeBaseId=kb_id, searchExpression={})["results"][0]
     assert result["tags"] == {"team": "care"}
+
+
+def test_a_version_number_too_large_for_any_store_names_nothing(qc: Any, kb_id: str) -> None:
+    template_id = email_template(qc, kb_id)["messageTemplateId"]
+    with pytest.raises(qc.exceptions.ResourceNotFoundException):
+        qc.get_message_template(knowledgeBaseId=kb_id, messageTemplateId=f"{template_id}:{'9' * 30}")
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "9999-12-31", "9999-12-31T23:59:59.9"])
+def test_a_time_filter_beyond_any_date_is_refused(qc: Any, kb_id: str, value: str) -> None:
+    expression = {"filters": [{"name": "createdTime", "operator": "EQUALS", "values": [value]}]}
+    with pytest.raises(qc.exceptions.ValidationException):
+        qc.search_message_templates(knowledgeBaseId=kb_id, searchExpression=expression)

@@ -25,17 +25,19 @@ from qconnect_local.store import Connection
 
 def _reference(
     conn: Connection, call: Call, assistant: Any, kind: ai_resources.Kind, value: str, where: str
-) -> ai_resources.Resource:
-    """The state an agent's reference names, or ResourceNotFoundException naming the member."""
+) -> tuple[ai_resources.Resource, str]:
+    """The state an agent's reference names, and the reference as stored (`id` or `id:<n>`, an
+    ARN or `:$LATEST` made plain, so that every check of what is in use finds it); or
+    ResourceNotFoundException naming the member."""
     try:
-        resource, _number = ai_resources.load_state(conn, call, kind, assistant, value)
+        resource, number = ai_resources.load_state(conn, call, kind, assistant, value)
     except ServiceError as error:
         if error.code == "ResourceNotFoundException":
             raise not_found(
                 f"{where}: {kind.label} {value} not found in assistant {assistant.id}", value
             ) from None
         raise
-    return resource
+    return resource, resource.id if number is None else f"{resource.id}:{number}"
 
 
 def _check(
@@ -46,19 +48,20 @@ def _check(
     given = [m for m, v in config["configuration"].items() if v is not None]
     if given != [expected]:
         raise validation_error(f"An AI agent of type {agent_type} takes configuration.{expected}")
-    settings = config["configuration"][expected]
+    settings = dict(config["configuration"][expected])
+    config = {**config, "configuration": {expected: settings}}
     for slot in system_ai.slots(agent_type):
         value = settings.get(slot)
         if value is None:
             continue
         where = f"configuration.{expected}.{slot}"
         if slot.endswith(system_ai.PROMPT_SLOT):
-            prompt = _reference(conn, call, assistant, ai_prompts.KIND, value, where)
+            prompt, settings[slot] = _reference(conn, call, assistant, ai_prompts.KIND, value, where)
             wanted = system_ai.slot_prompt_type(slot)
             if prompt.type != wanted:
                 raise validation_error(f"{where} takes a {wanted} prompt; {value} is a {prompt.type} prompt")
         else:
-            _reference(conn, call, assistant, ai_guardrails.KIND, value, where)
+            _guardrail, settings[slot] = _reference(conn, call, assistant, ai_guardrails.KIND, value, where)
     for index, association in enumerate(settings.get("associationConfigurations") or ()):
         association_id = association.get("associationId")
         if association_id is None:

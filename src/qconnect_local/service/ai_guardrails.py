@@ -31,13 +31,27 @@ POLICIES: Final = (
 MESSAGING: Final = ("blockedInputMessaging", "blockedOutputsMessaging")
 
 
-def _check(
-    _conn: Connection, _call: Call, _assistant: Any, _type: str | None, config: dict[str, Any]
-) -> dict[str, Any]:
+MAX_WORDS: Final = 10_000  # Bedrock's limit on a word policy's custom words
+
+
+def precheck(config: dict[str, Any]) -> None:
+    """Compile the configuration before any transaction (compiling a large one takes time; the
+    check in the transaction then finds it compiled)."""
+    words = (config.get("wordPolicyConfig") or {}).get("wordsConfig") or []
+    if len(words) > MAX_WORDS:
+        raise validation_error(
+            f"wordPolicyConfig.wordsConfig holds at most {MAX_WORDS:,} words; this has {len(words):,}"
+        )
     try:
         compile_guardrail(config)
     except GuardrailConfigError as error:
         raise validation_error(str(error)) from None
+
+
+def _check(
+    _conn: Connection, _call: Call, _assistant: Any, _type: str | None, config: dict[str, Any]
+) -> dict[str, Any]:
+    precheck(config)
     return config
 
 
@@ -52,6 +66,7 @@ KIND = ai_resources.Kind(
     check=_check,
     has_origin=False,
     typed=False,
+    precheck=precheck,
 )
 
 

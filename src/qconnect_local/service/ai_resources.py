@@ -121,6 +121,9 @@ class Kind:
     system: Callable[[Call, Any], list[Resource]] = lambda _call, _assistant: []
     has_origin: bool = True  # guardrails' shapes have no `origin` (and their lists no filter)
     typed: bool = True  # nor a `type`
+    precheck: Callable[[dict[str, Any]], None] | None = (
+        None  # what needs no store, run before any transaction
+    )
 
     @property
     def label(self) -> str:
@@ -183,9 +186,9 @@ def load_state(
     resource, qualifier = load(conn, call, kind, assistant, value)
     if qualifier is None or qualifier == LATEST:
         return resource, None
-    if not qualifier.isdigit():
+    number = version_number(qualifier)
+    if number is None:
         raise not_found(f"{kind.label} {resource.id} has no version {qualifier}", value)
-    number = int(qualifier)
     if resource.origin == SYSTEM:
         if number != 1:
             raise not_found(f"{kind.label} {resource.id} has no version {number}", value)
@@ -194,6 +197,17 @@ def load_state(
     if version is None:
         raise not_found(f"{kind.label} {resource.id} has no version {number}", value)
     return Resource.of_version(resource, version), number
+
+
+MAX_VERSION: Final = 2**31 - 1  # no store holds more versions; a larger number names none
+
+
+def version_number(qualifier: str) -> int | None:
+    """The version a numeric qualifier names (`3`), or None for any other (`abc`, `0`, 40 digits)."""
+    if not qualifier.isdigit() or len(qualifier) > 10:
+        return None
+    number = int(qualifier)
+    return number if 1 <= number <= MAX_VERSION else None
 
 
 def _customer_row(conn: Connection, call: Call, kind: Kind, assistant: Any, value: str, what: str) -> Any:
@@ -333,8 +347,13 @@ def register(
     """
     stem, member = kind.operation_stem, kind.member
 
+    def prechecked(params: dict[str, Any]) -> None:
+        if kind.precheck is not None and set(kind.updatable) == set(kind.members):  # nothing merged in
+            kind.precheck({m: params[m] for m in kind.members if params.get(m) is not None})
+
     @operation(f"Create{stem}")
     def create(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+        prechecked(params)
         with call.runtime.store.write() as conn:
             assistant = assistants.load(conn, call, params["assistantId"])
             row = resources.replayed(conn, call, kind.family, params, assistant)
@@ -371,6 +390,7 @@ def register(
 
     @operation(f"Update{stem}")
     def update(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+        prechecked(params)
         with call.runtime.store.write() as conn:
             assistant = assistants.load(conn, call, params["assistantId"])
             row = _customer_row(conn, call, kind, assistant, params[kind.id_member], f"Update{stem}")
@@ -470,7 +490,9 @@ def register(
             assistant = assistants.load(conn, call, params["assistantId"])
             row = _customer_row(conn, call, kind, assistant, params[kind.id_member], f"Delete{stem}Version")
             number = int(params["versionNumber"])
-            version = version_row(conn, kind, Resource.of(row), number)
+            version = (
+                version_row(conn, kind, Resource.of(row), number) if version_number(str(number)) else None
+            )
             if version is None:
                 raise not_found(f"{kind.label} {row.id} has no version {number}", str(number))
             user = referenced_by(conn, call, assistant, Resource.of(row), number)

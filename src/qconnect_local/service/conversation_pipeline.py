@@ -63,6 +63,9 @@ FILLER: Final = "One moment while I look that up."
 DEFAULT_PASSAGES: Final = 5
 MAX_TOOL_ROUNDS: Final = 3
 TRANSCRIPT_TURNS: Final = 3  # {{$.transcript}}: the last three turns
+MAX_HISTORY: Final = 50  # earlier messages a turn reads (and an orchestration prompt is given)
+MAX_SPAN_MESSAGES: Final = 10  # of a model call's input messages, the last ones a span keeps
+MAX_PROMPT_CHARS: Final = 4_000_000  # a rendered prompt at most (placeholders times values)
 CLOSING_TOOLS: Final = ("ESCALATION", "COMPLETE")
 
 
@@ -144,20 +147,30 @@ def _message_text(message_type: str, value: dict[str, Any]) -> str:
     return f"Tool {result.get('toolName')} returned {json.dumps(result.get('toolResult'), sort_keys=True)}"
 
 
-def _history(conn: Connection, turn: Any) -> list[dict[str, str]]:
+def _history(conn: Connection, turn: Any, request_seq: int) -> list[dict[str, str]]:
+    """The conversation before this turn: the caller's `selfServiceConversationHistory`, then
+    the session's last `MAX_HISTORY` TEXT messages before this turn's own, oldest first."""
     earlier = []
     context = turn.request.get("conversationContext") or {}
-    for entry in context.get("selfServiceConversationHistory") or []:
+    for entry in (context.get("selfServiceConversationHistory") or [])[-MAX_HISTORY:]:
         if entry.get("inputTranscript"):
             earlier.append({"participant": "CUSTOMER", "text": entry["inputTranscript"]})
         if entry.get("botResponse"):
             earlier.append({"participant": "BOT", "text": entry["botResponse"]})
-    for row in MESSAGE.repo.where(conn, session_id=turn.session_id):
-        if row.turn_id == turn.id:
-            break  # this turn's own message is added by the caller, whatever its type
-        if row.type == "TEXT" and row.value.get("text", {}).get("value"):
+    rows = MESSAGE.repo.page(
+        conn,
+        turn.account,
+        turn.region,
+        turn.session_id,
+        after=request_seq,
+        limit=MAX_HISTORY,
+        descending=True,
+        where={"type": "TEXT"},
+    )
+    for row in reversed(rows):
+        if row.value.get("text", {}).get("value"):
             earlier.append({"participant": row.participant, "text": row.value["text"]["value"]})
-    return earlier
+    return earlier[-MAX_HISTORY:]
 
 
 def load_context(call: Call, turn: Any, backend: generation.Backend) -> Context:
@@ -178,7 +191,7 @@ def load_context(call: Call, turn: Any, backend: generation.Backend) -> Context:
         settings = agent.config["configuration"][system_ai.configuration_member(agent.type)] or {}
         message = MESSAGE.repo.find(conn, call.account, call.region, turn.request_message_id, turn.session_id)
         text = _message_text(message.type, message.value)
-        history = [*_history(conn, turn), {"participant": "CUSTOMER", "text": text}]
+        history = [*_history(conn, turn, message.seq), {"participant": "CUSTOMER", "text": text}]
     return Context(
         call,
         turn,
@@ -277,6 +290,7 @@ def prompt_request(
         "toolConfigurationList": json.dumps(tools or []),
     }
     custom = sessions.custom_data(session) if session is not None else {}
+    _check_budget(prompt, values, custom, history)
     rendered = template.render(values, custom, history=history)
     request = generation.GenerationRequest(
         prompt_type=prompt.type,
@@ -294,6 +308,22 @@ def prompt_request(
         retrieved=retrieved,
     )
     return request, (prompt, version), rendered
+
+
+def _check_budget(
+    prompt: ai_resources.Resource, values: dict[str, str], custom: dict[str, str], history: Any
+) -> None:
+    """Refuse a prompt whose placeholders would render past MAX_PROMPT_CHARS, before rendering it:
+    its text times the largest value it could be given, as a model call would refuse it."""
+    text = prompt.config["templateConfiguration"]["textFullAIPromptEditTemplateConfiguration"]["text"]
+    largest = max([len(v) for v in (*values.values(), *custom.values())] or [0])
+    history_chars = sum(len(m.get("content", "")) for m in history or [])
+    if len(text) + text.count("{{$.") * largest + history_chars > MAX_PROMPT_CHARS:
+        raise generation.GenerationError(
+            generation.UNPROCESSABLE,
+            f"The prompt {prompt.name} would render past {MAX_PROMPT_CHARS:,} characters",
+            generation.ORCHESTRATION_ERROR,
+        )
 
 
 def _generate(
@@ -333,7 +363,7 @@ def _generate(
         "requestMaxTokens": inference.get("maxTokensToSample"),
         "temperature": inference.get("temperature"),
         "topP": inference.get("topP"),
-        "systemInstructions": [{"text": {"value": rendered.system}}] if rendered.system else None,
+        "systemInstructions": [{"text": {"value": rendered.system[:25000]}}] if rendered.system else None,
         "inputMessages": [
             _span_message(m["role"], m["content"], ctx) for m in request.messages if m["content"]
         ],
@@ -577,6 +607,9 @@ def _send_answer(
     checked_input: Assessment | None,
 ) -> None:
     text = generated.text or generation.NO_ANSWER
+    if text == generation.NO_ANSWER:  # the service's own reply, no claim to ground
+        result.messages.append(_text_message(text, None, (), None if guardrail is None else False))
+        return
     checked = _check(ctx, guardrail, "OUTPUT", text, sources=[p.text for p in passages], query=query)
     if checked is not None and checked.blocked:
         result.messages.append(_text_message(checked.text, None, (), True))

@@ -29,6 +29,8 @@ the turn's completion (fenced: a crash never answers a turn twice). Decisions wh
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -39,14 +41,17 @@ from qconnect_local.service.context import Call, Suspend
 from qconnect_local.service.families import CONVERSATION_TURN, MESSAGE, SPAN
 from qconnect_local.service.pagination import decode_state, encode_state
 from qconnect_local.service.registry import operation
+from qconnect_local.spec import operation as spec_operation
 from qconnect_local.store import Connection
 
+USE_CASES: Final = ("Connect.SelfService", "Connect.AgentAssistance")
 NEXT_MESSAGE_WAIT: Final = 5.0  # seconds GetNextMessage waits for an answer being produced
 PROCESSING: Final = "PROCESSING"
 DONE: Final = "DONE"
 FAILED: Final = "FAILED"
 VALUE_MEMBER: Final = {"TEXT": "text", "DATA": "data", "TOOL_USE_RESULT": "toolUseResult"}
 RUNNABLE_TYPES: Final = ("SELF_SERVICE", "ORCHESTRATION")
+MAX_DOCUMENT_CHARS: Final = 100_000  # a DATA message's or tool result's JSON, serialized
 JSON_TYPES: Final[dict[str, type | tuple[type, ...]]] = {
     "string": str,
     "number": (int, float),
@@ -76,6 +81,8 @@ def choose_agent(
 ) -> tuple[ai_resources.Resource, int | None]:
     """The agent (and version) that answers this SendMessage (see the module docstring)."""
     use_case = params.get("orchestratorUseCase")
+    if use_case is not None and use_case not in USE_CASES:
+        raise validation_error(f"orchestratorUseCase must be one of {', '.join(USE_CASES)}, not {use_case}")
     wanted = "ORCHESTRATION" if use_case is not None else "SELF_SERVICE"
     explicit = params.get("aiAgentId")
     if explicit is not None:
@@ -111,7 +118,9 @@ def _schema_holds(schema: Any, data: dict[str, Any]) -> bool:
         return False
     for key, spec in (schema.get("properties") or {}).items():
         expected = JSON_TYPES.get(str(spec.get("type"))) if isinstance(spec, dict) else None
-        if key in data and expected is not None and not isinstance(data[key], expected):
+        # JSON's true and false are not numbers, though Python's bool is an int.
+        wrong_bool = key in data and isinstance(data[key], bool) and expected is not bool
+        if key in data and expected is not None and (not isinstance(data[key], expected) or wrong_bool):
             return False
     return True
 
@@ -122,6 +131,13 @@ def _check_message(params: dict[str, Any], agent: ai_resources.Resource) -> None
     given = [m for m, v in value.items() if v is not None]
     if given != [member]:
         raise validation_error(f"A {params['type']} message takes message.value.{member}")
+    if params["type"] != "TEXT":
+        size = len(json.dumps(value[member], separators=(",", ":")))
+        if size > MAX_DOCUMENT_CHARS:
+            raise validation_error(
+                f"message.value.{member} holds at most {MAX_DOCUMENT_CHARS:,} characters of JSON; "
+                f"this has {size:,}"
+            )
     if params["type"] == "DATA":
         data = value["data"]
         if not isinstance(data, dict):
@@ -152,7 +168,13 @@ def _sent(call: Call, session_id: str, turn: Any) -> dict[str, Any]:
 def send_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.write() as conn:
         assistant, session = sessions.load_with_assistant(conn, call, params)
-        turn = resources.replayed(conn, call, CONVERSATION_TURN, params, session)
+        try:
+            turn = resources.replayed(conn, call, CONVERSATION_TURN, params, session)
+        except ServiceError as reused:
+            if reused.code != "ConflictException":
+                raise
+            # Clients reuse one token for a whole conversation: another message is a new turn.
+            turn, params = None, {k: v for k, v in params.items() if k != "clientToken"}
         if turn is not None:
             return _sent(call, session.id, turn)
         agent, number = choose_agent(conn, call, assistant, session, params)
@@ -278,8 +300,22 @@ def _next_message(call: Call, params: dict[str, Any], subscription: Any) -> dict
         }
     error = (latest.outcome or {}).get("error")
     if latest.status == FAILED and error:
-        raise ServiceError(error["code"], error["message"], reason=error.get("reason"))
+        raise _modeled(error)
     raise not_found("The conversation has no further message for this token", turn_id)
+
+
+def _modeled(error: dict[str, Any]) -> ServiceError:
+    """A failed turn's error as GetNextMessage can answer it: codes its model does not list become
+    UnprocessableContentException (reason ORCHESTRATION_ERROR), naming the original code."""
+    if error["code"] in _next_message_errors():
+        return ServiceError(error["code"], error["message"], reason=error.get("reason"))
+    message = f"{error['code']}: {error['message']}"
+    return ServiceError("UnprocessableContentException", message, reason="ORCHESTRATION_ERROR")
+
+
+@functools.cache
+def _next_message_errors() -> frozenset[str]:
+    return frozenset(shape.name for shape in spec_operation("GetNextMessage").error_shapes)
 
 
 @operation("GetNextMessage")

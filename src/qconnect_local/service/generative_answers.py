@@ -1,4 +1,6 @@
-"""QueryAssistant's GENERATIVE_ANSWER: the MANUAL_SEARCH agent's answer over what retrieval finds.
+"""Generative results: QueryAssistant's GENERATIVE_ANSWER (the MANUAL_SEARCH agent's answer over
+what retrieval finds), and the GENERATIVE_ANSWER and DETECTED_INTENT recommendations of an
+ANSWER_RECOMMENDATION agent (`recommendations`).
 
 - Asked for with `queryCondition` RESULT_TYPE EQUALS GENERATIVE_ANSWER; without a condition,
   QueryAssistant answers KNOWLEDGE_CONTENT results only, as before agents existed. It is the
@@ -14,6 +16,15 @@
 - The agent's guardrail (`answerGenerationAIGuardrailId`): a blocked query or answer is a
   BLOCKED_GENERATIVE_ANSWER_CHUNK result whose completion is the guardrail's blocked message.
 - A model failure is answered with its modeled error (UnprocessableContentException, ...).
+
+Recommendations (`recommendations`): when the assistant runs an ANSWER_RECOMMENDATION agent
+(UpdateAssistantAIAgent; not with `enabled: false`), each query a customer turn derives also
+gets, under a trigger of type GENERATIVE, a DETECTED_INTENT recommendation (the agent's
+intent-labeling prompt over the transcript; none for an empty label) and a GENERATIVE_ANSWER
+one (its query-reformulation prompt, retrieval, its answer-generation prompt; none when
+nothing relevant is found), the guardrail (`answerGenerationAIGuardrailId`) applied as above.
+Without such an agent, recommendations are KNOWLEDGE_CONTENT only. A model failure there
+queues nothing generative (the knowledge recommendations stay).
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ from qconnect_local.engine.generation import Passage
 from qconnect_local.engine.guardrails import compile_guardrail
 from qconnect_local.protocol.errors import ServiceError
 from qconnect_local.service import (
+    ai_agents,
     ai_guardrails,
     ai_resources,
     conversation_pipeline,
@@ -91,24 +103,42 @@ def _result(
     }
 
 
+def _settings_and_guardrail(
+    conn: Any, call: Call, assistant: Any, agent: ai_resources.Resource, agent_type: str
+) -> tuple[dict[str, Any], Any]:
+    settings = agent.config["configuration"][system_ai.configuration_member(agent_type)] or {}
+    named = settings.get("answerGenerationAIGuardrailId")
+    if not named:
+        return settings, None
+    try:
+        found, _n = ai_resources.load_state(conn, call, ai_guardrails.KIND, assistant, named)
+    except ServiceError:
+        return settings, None
+    return settings, compile_guardrail(found.config)
+
+
 def answer(call: Call, assistant: Any, session: Any, query: str) -> dict[str, Any]:
     """The GENERATIVE_ANSWER (or BLOCKED_GENERATIVE_ANSWER_CHUNK) result for `query`."""
     with call.runtime.store.read() as conn:
         agent, _number = choose_default(conn, call, assistant, session, AGENT_TYPE, None)
         if agent.type != AGENT_TYPE:
             agent = system_ai.system_agent(call, assistant, AGENT_TYPE)
-        settings = agent.config["configuration"][system_ai.configuration_member(AGENT_TYPE)] or {}
-        guardrail = None
-        if settings.get("answerGenerationAIGuardrailId"):
-            try:
-                found, _n = ai_resources.load_state(
-                    conn, call, ai_guardrails.KIND, assistant, settings["answerGenerationAIGuardrailId"]
-                )
-                guardrail = (found, compile_guardrail(found.config))
-            except ServiceError:
-                guardrail = None
+        settings, guardrail = _settings_and_guardrail(conn, call, assistant, agent, AGENT_TYPE)
+    return _generated(call, assistant, session, settings, guardrail, query, [])
+
+
+def _generated(
+    call: Call,
+    assistant: Any,
+    session: Any,
+    settings: dict[str, Any],
+    guardrail: Any,
+    query: str,
+    transcript: list[dict[str, str]],
+) -> dict[str, Any]:
+    """The answer-generation prompt over what retrieval finds for `query`, guarded."""
     if guardrail is not None:
-        checked = guardrail[1].check_input(query)
+        checked = guardrail.check_input(query)
         if checked.blocked:
             return _result(call, BLOCKED, checked.text, "", [], 0.0)
     passages = conversation_pipeline.find_passages(call, assistant, session, settings, query)
@@ -121,14 +151,15 @@ def answer(call: Call, assistant: Any, session: Any, query: str) -> dict[str, An
         query=query,
         passages=passages,
         history=[],
+        transcript=transcript,
     )
     try:
         generated = conversation_pipeline.backend_of(call.runtime).generate(request)
     except generation.GenerationError as failure:
         raise ServiceError(failure.error_code, failure.message, reason=failure.reason) from None
     text = generated.text or generation.NO_ANSWER
-    if guardrail is not None:
-        checked = guardrail[1].check_output(text, sources=[p.text for p in passages], query=query)
+    if guardrail is not None and text != generation.NO_ANSWER:  # the no-answer reply claims nothing
+        checked = guardrail.check_output(text, sources=[p.text for p in passages], query=query)
         if checked.blocked:
             return _result(call, BLOCKED, checked.text, generated.model_id, [], 0.0)
         text = checked.text
@@ -136,3 +167,84 @@ def answer(call: Call, assistant: Any, session: Any, query: str) -> dict[str, An
     references = [_reference(call, passages[c.passage], (c.begin, c.end)) for c in cited]
     score = max((passages[c.passage].relevance for c in cited), default=0.0)
     return _result(call, GENERATIVE_ANSWER, text, generated.model_id, references, score)
+
+
+# -- recommendations -------------------------------------------------------------------------------
+
+RECOMMENDER: Final = "ANSWER_RECOMMENDATION"
+
+
+def recommender(call: Call, assistant: Any, session: Any) -> ai_resources.Resource | None:
+    """The ANSWER_RECOMMENDATION agent the assistant (or session) runs explicitly, if enabled."""
+    for config in (session.config if session is not None else {}, assistant.config):
+        entry = (config.get("aiAgentConfiguration") or {}).get(RECOMMENDER)
+        if entry is None:
+            continue
+        if entry.get("enabled") is False:
+            return None
+        with call.runtime.store.read() as conn:
+            try:
+                agent, _n = ai_resources.load_state(conn, call, ai_agents.KIND, assistant, entry["aiAgentId"])
+            except ServiceError:
+                return None
+        return agent
+    return None
+
+
+def recommendations(
+    call: Call, assistant: Any, session: Any, transcript: list[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """The DETECTED_INTENT and GENERATIVE_ANSWER recommendation payloads for the transcript
+    (RecommendationData members but the id), or none (see the module docstring)."""
+    agent = recommender(call, assistant, session)
+    if agent is None:
+        return []
+    turns = [{"participant": p, "text": t} for p, t in transcript]
+    with call.runtime.store.read() as conn:
+        settings, guardrail = _settings_and_guardrail(conn, call, assistant, agent, RECOMMENDER)
+    made: list[dict[str, Any]] = []
+    try:
+        label = _generate_text(
+            call, assistant, session, settings, "intentLabelingGenerationAIPromptId", turns
+        )
+        if label:
+            made.append(_intent(label))
+        query = _generate_text(call, assistant, session, settings, "queryReformulationAIPromptId", turns)
+        result = _generated(call, assistant, session, settings, guardrail, query or turns[-1]["text"], turns)
+    except ServiceError:
+        return made
+    completion = result["data"]["details"]["generativeData"]["completion"]
+    if completion != generation.NO_ANSWER:
+        level = "HIGH" if result["relevanceScore"] >= 0.75 else "MEDIUM"
+        made.append({**{k: v for k, v in result.items() if k != "resultId"}, "relevanceLevel": level})
+    return made
+
+
+def _generate_text(
+    call: Call, assistant: Any, session: Any, settings: dict[str, Any], slot: str, turns: list[dict[str, str]]
+) -> str:
+    request, _prompt, _rendered = conversation_pipeline.prompt_request(
+        call, assistant, session, settings, slot, history=[], transcript=turns
+    )
+    try:
+        generated = conversation_pipeline.backend_of(call.runtime).generate(request)
+    except generation.GenerationError as failure:
+        raise ServiceError(failure.error_code, failure.message, reason=failure.reason) from None
+    return (generated.text or "").strip()
+
+
+def _intent(label: str) -> dict[str, Any]:
+    return {
+        "type": "DETECTED_INTENT",
+        "relevanceLevel": "HIGH",
+        "data": {
+            "reference": {"generativeReference": {"generationId": str(uuid.uuid4())}},
+            "details": {
+                "intentDetectedData": {
+                    "intent": label,
+                    "intentId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"intent/{label}")),
+                    "relevanceLevel": "HIGH",
+                }
+            },
+        },
+    }

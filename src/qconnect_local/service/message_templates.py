@@ -37,6 +37,7 @@ from typing import Any, Final
 from qconnect_local.engine.template_render import RenderTooLarge, attribute_types, render_content
 from qconnect_local.protocol.errors import conflict, not_found, validation_error
 from qconnect_local.service import knowledge_bases, links, resources
+from qconnect_local.service.ai_resources import version_number
 from qconnect_local.service.context import Call
 from qconnect_local.service.families import (
     MESSAGE_TEMPLATE,
@@ -117,8 +118,8 @@ def load_target(conn: Connection, call: Call, kb: Any, value: str) -> Target:
         if row.active_version is None:
             raise not_found(f"Message template {row.id} has no active version", value)
         number = int(row.active_version)
-    elif qualifier.isdigit():
-        number = int(qualifier)
+    elif (named := version_number(qualifier)) is not None:
+        number = named
     else:
         raise not_found(f"Message template {row.id} has no version {qualifier}", value)
     version = mt_store.version(conn, row.id, number)

@@ -106,6 +106,13 @@ _HALF_MILLISECOND = timedelta(microseconds=500)
 
 def time_span(value: str) -> tuple[datetime, datetime]:
     """The instants `[start, end)` a createdTime / lastModifiedTime filter value names."""
+    try:
+        return _time_span(value)
+    except (OverflowError, ValueError, OSError):
+        raise validation_error(f"'{value}' is not a time this service can represent") from None
+
+
+def _time_span(value: str) -> tuple[datetime, datetime]:
     if _EPOCH.fullmatch(value):
         instant = datetime.fromtimestamp(float(value), UTC)
         if "." in value:

@@ -6,7 +6,9 @@ Here the control plane's `POST /_qconnect/assistants/{a}/sessions/{s}/transcript
 searches the assistant's knowledge bases under the session's tag filter, and queues one
 KNOWLEDGE_CONTENT recommendation for each of the best `PER_TRIGGER` contents whose relevance
 is at least MEDIUM and that this session was not already recommended, all referenced by one
-trigger (QUERY, ISSUE_DETECTION). No relevant content: no trigger.
+trigger (QUERY, ISSUE_DETECTION). No relevant content: no trigger. An assistant that runs an
+ANSWER_RECOMMENDATION agent also gets its DETECTED_INTENT and GENERATIVE_ANSWER
+recommendations, under a GENERATIVE trigger (`generative_answers.recommendations`).
 
 GetRecommendations returns the queue, oldest first; recommendations stay in it until
 NotifyRecommendationsReceived names them. With `waitTimeSeconds` and an empty queue it long-
@@ -76,7 +78,27 @@ def add_turn(call: Call, assistant_id: str, session_id: str, participant: Any, t
             TRANSCRIPT_TURN.repo.delete_through(conn, "session_id", session.id, turns[0].seq)
         query = engine.derive_query([(t.participant, t.text) for t in turns[-engine.CONTEXT_TURNS :]])
         trigger = _recommend(conn, call, assistant, session, query) if query is not None else None
-    return {"turns": min(len(turns), MAX_TURNS), "query": query, "trigger": trigger}
+        generative = (
+            _recommend_generative(conn, call, assistant, session, query, turns) if query is not None else None
+        )
+    return {"turns": min(len(turns), MAX_TURNS), "query": query, "trigger": trigger or generative}
+
+
+def _recommend_generative(
+    conn: Connection, call: Call, assistant: Any, session: Any, query: str, turns: list[Any]
+) -> dict[str, Any] | None:
+    """The ANSWER_RECOMMENDATION agent's recommendations (`generative_answers.recommendations`),
+    under a GENERATIVE trigger of their own; none without such an agent."""
+    from qconnect_local.service import generative_answers  # it builds on conversations, which build on this
+
+    payloads = generative_answers.recommendations(
+        call, assistant, session, [(t.participant, t.text) for t in turns]
+    )
+    if not payloads:
+        return None
+    return _queue(
+        conn, call, assistant, session, "GENERATIVE", query, [(p["type"], None, p) for p in payloads]
+    )
 
 
 def _last_turns(conn: Connection, session: Any, limit: int) -> list[Any]:
@@ -104,6 +126,29 @@ def _recommend(
     ][:PER_TRIGGER]
     if not chosen:
         return None
+    terms = retrieval.highlight_words(query)
+    items = []
+    for item in chosen:
+        data = retrieval.content_data(call, item, terms, types[item.content.knowledge_base_id])
+        payload = {
+            **data,
+            "relevanceLevel": engine.relevance_level(item.relevance),
+            "type": KNOWLEDGE_CONTENT,
+        }
+        items.append((KNOWLEDGE_CONTENT, item.content.id, payload))
+    return _queue(conn, call, assistant, session, "QUERY", query, items)
+
+
+def _queue(
+    conn: Connection,
+    call: Call,
+    assistant: Any,
+    session: Any,
+    trigger_type: str,
+    query: str,
+    items: Sequence[tuple[str, str | None, dict[str, Any]]],
+) -> dict[str, Any]:
+    """Queue recommendations (type, content id, payload) under one new trigger; wake the polls."""
     now = call.now()
     trigger_id = str(uuid.uuid4())
     scope = {
@@ -117,21 +162,14 @@ def _recommend(
         {
             **scope,
             "id": trigger_id,
-            "type": "QUERY",
+            "type": trigger_type,
             "source": "ISSUE_DETECTION",
             "query_text": query,
             "created_at": now,
         },
     )
-    terms = retrieval.highlight_words(query)
     ids = []
-    for item in chosen:
-        data = retrieval.content_data(call, item, terms, types[item.content.knowledge_base_id])
-        payload = {
-            **data,
-            "relevanceLevel": engine.relevance_level(item.relevance),
-            "type": KNOWLEDGE_CONTENT,
-        }
+    for recommendation_type, content_id, payload in items:
         recommendation_id = str(uuid.uuid4())
         RECOMMENDATION.repo.insert(
             conn,
@@ -139,8 +177,8 @@ def _recommend(
                 **scope,
                 "id": recommendation_id,
                 "trigger_id": trigger_id,
-                "type": KNOWLEDGE_CONTENT,
-                "content_id": item.content.id,
+                "type": recommendation_type,
+                "content_id": content_id,
                 "payload": payload,
                 "received": 0,
                 "created_at": now,
@@ -148,13 +186,15 @@ def _recommend(
         )
         ids.append(recommendation_id)
     call.runtime.signals.notify(conn, channels.recommendations(session.id))
-    return _trigger(trigger_id, "ISSUE_DETECTION", query, ids)
+    return _trigger(trigger_id, trigger_type, "ISSUE_DETECTION", query, ids)
 
 
-def _trigger(trigger_id: str, source: str, query: str, ids: Sequence[str]) -> dict[str, Any]:
+def _trigger(
+    trigger_id: str, trigger_type: str, source: str, query: str, ids: Sequence[str]
+) -> dict[str, Any]:
     return {
         "id": trigger_id,
-        "type": "QUERY",
+        "type": trigger_type,
         "source": source,
         "data": {"query": {"text": query}},
         "recommendationIds": list(ids),
@@ -217,7 +257,7 @@ def get_recommendations(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return {
         "recommendations": [{"recommendationId": row.id, **row.payload} for row in rows],
         "triggers": [
-            _trigger(t.id, t.source, t.query_text, referenced[t.id])
+            _trigger(t.id, t.type, t.source, t.query_text, referenced[t.id])
             for t in sorted(triggers.values(), key=lambda t: t.seq)
         ],
     }

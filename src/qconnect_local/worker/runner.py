@@ -24,6 +24,9 @@ log = logging.getLogger("qconnect_local.worker")
 POLL_SECONDS = 0.2
 
 
+RENEWED_ON_SQLITE = frozenset({"conversation-turn"})
+
+
 class Worker:
     def __init__(self, runtime: Runtime, threads: int = 1) -> None:
         self.runtime = runtime
@@ -82,9 +85,11 @@ class Worker:
         """Renew the claim's lease every third of it while the job runs (shared stores only).
 
         SQLite has one process whose writers run one at a time: a renewal would wait for the
-        job's own transaction, and claims of a dead process are voided at start-up instead.
+        job's own transaction, and claims of a dead process are voided at start-up instead. A
+        conversation turn holds no transaction while its model calls run (which may take longer
+        than a lease), so it is renewed there too: no other thread may claim it meanwhile.
         """
-        if self.runtime.store.dialect == "sqlite":
+        if self.runtime.store.dialect == "sqlite" and claim.family.key not in RENEWED_ON_SQLITE:
             yield
             return
         done = threading.Event()
