@@ -453,3 +453,28 @@ def test_an_error_get_next_message_does_not_model_is_answered_as_unprocessable()
             qc.exceptions.UnprocessableContentException, match="ServiceQuotaExceededException"
         ):
             follow(qc, conversation, sent["nextMessageToken"])
+
+
+def test_the_filler_message_is_sent_before_the_answer_is_produced() -> None:
+    with _scripted() as mock:
+        qc, conversation = _scripted_conversation(mock)
+        slow = [
+            {"toolUse": {"name": "QUESTION", "input": {"query": "refunds"}}},
+            {"text": "Done.", "delaySeconds": 3},
+        ]
+        Target("in-process", None, mock).control(
+            "ai/responses", {"sessionId": conversation["sessionId"], "responses": slow}
+        )
+        sent = qc.send_message(
+            **ids(conversation),
+            type="TEXT",
+            message={"value": {"text": {"value": "refunds please"}}},
+            configuration={"generateFillerMessage": True},
+        )
+        filler = qc.get_next_message(**ids(conversation), nextMessageToken=sent["nextMessageToken"])
+        assert text_of(filler) == "One moment while I look that up."
+        assert filler["conversationState"] == {"status": "PROCESSING"}
+        so_far = qc.list_messages(**ids(conversation))["messages"]
+        assert [m["participant"] for m in so_far] == ["CUSTOMER", "BOT"]  # the answer is still being made
+        [answer] = follow(qc, conversation, filler["nextMessageToken"])
+        assert text_of(answer) == "Done."

@@ -8,9 +8,10 @@ its result (`worker.conversation_jobs`). Rules (docs/behaviour.md, "Conversation
   input is answered with `blockedInputMessaging`. Then the pre-processing prompt
   (`selfServicePreProcessingAIPromptId`, else the SYSTEM one) chooses a tool:
   - QUESTION: a filler message first when `configuration.generateFillerMessage` is true
-    (`FILLER`), then retrieval over the agent's `associationConfigurations` (else every
-    knowledge base of the assistant; the session's tag filter applies; `maxResults` passages,
-    5 by default) and the answer-generation prompt over those passages, with citations. The
+    (`FILLER`, committed at once, before the answer is produced), then retrieval over the
+    agent's `associationConfigurations` (else every knowledge base of the assistant; the
+    session's tag filter applies; `maxResults` passages, 5 by default) and the
+    answer-generation prompt over those passages, with citations. The
     guardrail checks the answer against them (grounding, relevance); a blocked answer is
     `blockedOutputsMessaging`.
   - CONVERSATION, FOLLOW_UP_QUESTION: the tool's `message` is the answer.
@@ -36,7 +37,7 @@ from __future__ import annotations
 import json
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -132,6 +133,7 @@ class Context:
     text: str  # the customer's message as text
     trace: Trace
     backend: generation.Backend
+    send_early: Callable[[dict[str, Any]], None]  # commit a message before the answer is done
     root: str = ""
 
 
@@ -173,7 +175,9 @@ def _history(conn: Connection, turn: Any, request_seq: int) -> list[dict[str, st
     return earlier[-MAX_HISTORY:]
 
 
-def load_context(call: Call, turn: Any, backend: generation.Backend) -> Context:
+def load_context(
+    call: Call, turn: Any, backend: generation.Backend, send_early: Callable[[dict[str, Any]], None]
+) -> Context:
     with call.runtime.store.read() as conn:
         assistant = assistants.load(conn, call, turn.assistant_id)
         session = SESSION.repo.find(conn, call.account, call.region, turn.session_id, assistant.id)
@@ -204,6 +208,7 @@ def load_context(call: Call, turn: Any, backend: generation.Backend) -> Context:
         text,
         Trace(call, turn),
         backend,
+        send_early,
     )
 
 
@@ -532,9 +537,16 @@ def _text_message(
 # -- the agents --------------------------------------------------------------------------------------
 
 
-def answer(call: Call, turn: Any, backend: generation.Backend) -> Answer:
-    """The answer to one turn (module docstring); a failed model call is its `error`, traced."""
-    ctx = load_context(call, turn, backend)
+def answer(
+    call: Call,
+    turn: Any,
+    backend: generation.Backend,
+    send_early: Callable[[dict[str, Any]], None] | None = None,
+) -> Answer:
+    """The answer to one turn (module docstring); a failed model call is its `error`, traced.
+    `send_early` commits a message at once (the filler); without it, it is sent with the answer."""
+    result = Answer()
+    ctx = load_context(call, turn, backend, send_early or result.messages.append)
     agent = ctx.agent
     attributes = {
         "aiAgentArn": ai_resources.arn(call, ai_agents.KIND, agent)
@@ -547,7 +559,6 @@ def answer(call: Call, turn: Any, backend: generation.Backend) -> Answer:
         "aiAgentOrchestratorUseCase": turn.request.get("orchestratorUseCase"),
         "sessionName": ctx.session.name if ctx.session is not None else None,
     }
-    result = Answer()
     try:
         with ctx.trace.span(agent.name, "SERVER", None, attributes) as root:
             ctx.root = root["id"]
@@ -586,7 +597,7 @@ def _self_service(ctx: Context, result: Answer) -> None:
             result.state = {"status": "CLOSED", "reason": "SUCCESS"}
         return
     if (ctx.turn.request.get("configuration") or {}).get("generateFillerMessage"):
-        result.messages.append(_text_message(FILLER, None, (), None))
+        ctx.send_early(_text_message(FILLER, None, (), None))
     query = str(tool_input.get("query") or text)
     passages = _retrieve(ctx, query)
     generated = _generate(ctx, "selfServiceAnswerGenerationAIPromptId", query=query, passages=passages)

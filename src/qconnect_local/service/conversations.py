@@ -243,6 +243,11 @@ def _latest_turn(conn: Connection, call: Call, session: Any) -> Any:
     return rows[0] if rows else None
 
 
+def _answers(conn: Connection, turn_id: str) -> list[Any]:
+    """The turn's messages to the customer so far, oldest first."""
+    return [m for m in MESSAGE.repo.where(conn, turn_id=turn_id) if m.participant != "CUSTOMER"]
+
+
 def _state(turn: Any, last: bool) -> dict[str, Any]:
     if turn.status == PROCESSING or not last:
         return {"status": PROCESSING}
@@ -263,13 +268,13 @@ def _next_message(call: Call, params: dict[str, Any], subscription: Any) -> dict
         latest = _latest_turn(conn, call, session)
         if latest is None or latest.id != turn_id:
             raise not_found("The nextMessageToken is older than the session's latest SendMessage", turn_id)
-        # A turn's answers are committed with its completion: read after a finished turn they are
-        # all there; while it is PROCESSING there are none (a read racing the commit waits a pass).
-        answers = (
-            []
-            if latest.status == PROCESSING
-            else [m for m in MESSAGE.repo.where(conn, turn_id=turn_id) if m.participant != "CUSTOMER"]
-        )
+        answers = _answers(conn, turn_id)
+        if latest.status == PROCESSING:
+            # Read again after the answers: had the turn finished meanwhile, its answers (committed
+            # with its completion) are read again, whole.
+            again = CONVERSATION_TURN.repo.find_any(conn, latest.id)
+            if again is not None and again.status != PROCESSING:
+                latest, answers = again, _answers(conn, turn_id)
     if index < len(answers):
         row = answers[index]
         last = index + 1 == len(answers) and latest.status != PROCESSING

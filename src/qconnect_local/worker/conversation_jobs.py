@@ -12,7 +12,7 @@ from qconnect_local.service import channels, conversation_pipeline
 from qconnect_local.service.context import Call
 from qconnect_local.service.conversations import DONE, FAILED
 from qconnect_local.service.families import MESSAGE, SPAN
-from qconnect_local.worker.claims import Claim, finish
+from qconnect_local.worker.claims import Claim, check_held, finish
 
 INTERNAL: Final = {"code": "DependencyFailedException", "message": "The answer could not be produced"}
 
@@ -20,19 +20,47 @@ INTERNAL: Final = {"code": "DependencyFailedException", "message": "The answer c
 def run_turn(runtime: Runtime, claim: Claim) -> None:
     turn = claim.job
     call = Call(runtime, turn.account, turn.region, "SendMessage", turn.request["requestId"], "")
-    answer = conversation_pipeline.answer(call, turn, conversation_pipeline.backend_of(runtime))
+    backend = conversation_pipeline.backend_of(runtime)
+    answer = conversation_pipeline.answer(
+        call, turn, backend, lambda message: _send_early(runtime, claim, message)
+    )
     _commit(runtime, claim, answer, answer.error)
 
 
-def _commit(runtime: Runtime, claim: Claim, answer: Any, error: dict[str, Any] | None) -> None:
-    turn, now = claim.job, runtime.clock.now()
-    scope = {
+def _send_early(runtime: Runtime, claim: Claim, message: dict[str, Any]) -> None:
+    """Commit one message of the answer now (while this worker holds the turn). Its id is the
+    turn's and its position's, so a turn run again after a crash does not send it twice."""
+    turn = claim.job
+    message_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"early/{turn.id}"))
+    with runtime.store.write() as conn:
+        check_held(conn, claim)
+        if MESSAGE.repo.find_any(conn, message_id) is None:
+            MESSAGE.repo.insert(
+                conn,
+                {
+                    "id": message_id,
+                    **_scope(turn),
+                    "participant": "BOT",
+                    **message,
+                    "created_at": runtime.clock.now(),
+                },
+            )
+        runtime.signals.notify(conn, channels.conversation(turn.session_id))
+
+
+def _scope(turn: Any) -> dict[str, Any]:
+    return {
         "account": turn.account,
         "region": turn.region,
         "assistant_id": turn.assistant_id,
         "session_id": turn.session_id,
         "turn_id": turn.id,
     }
+
+
+def _commit(runtime: Runtime, claim: Claim, answer: Any, error: dict[str, Any] | None) -> None:
+    turn, now = claim.job, runtime.clock.now()
+    scope = _scope(turn)
     with runtime.store.write() as conn:
         for message in answer.messages:
             MESSAGE.repo.insert(
