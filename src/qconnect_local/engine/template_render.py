@@ -105,8 +105,8 @@ Escaping (our choice; AWS does not document it)
 
 Limits
 ------
-The rendered text of one render call, all parts together, is at most 50,000,000 characters
-(`MAX_RENDERED_CHARS`): ten times the largest email template Amazon Connect allows (5,000,000
+The rendered text of one render call, all parts together, is at most 10,000,000 characters
+(`MAX_RENDERED_CHARS`): twice the largest email template Amazon Connect allows (5,000,000
 characters), room for generous substitution, while a hostile request (say 100,000 placeholders each
 filled with a 32 KiB value) fails fast instead of building gigabytes. Exceeding it raises
 `RenderTooLarge`, which the service answers with a ValidationException. Scanning is one linear pass
@@ -125,7 +125,7 @@ from typing import Any, Final, NoReturn
 
 from qconnect_local.engine.template_attributes import attribute_path, attribute_type, lookup
 
-MAX_RENDERED_CHARS: Final = 50_000_000  # ten times the 5,000,000-character email template quota
+MAX_RENDERED_CHARS: Final = 10_000_000  # twice the 5,000,000-character email template quota
 MAX_KEY_CHARS: Final = 32_767  # model MessageTemplateAttributeKey
 
 # Exactly two braces each side; the key can't hold a brace or line break, so each attempt ends at
