@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from qconnect_local.runtime import Runtime
@@ -40,3 +41,28 @@ class Suspend(Exception):
         super().__init__(f"waiting up to {seconds} s")
         self.subscription = subscription
         self.seconds = seconds
+
+
+T = TypeVar("T")
+
+
+def long_poll(call: Call, channel: str, answer: Callable[[Any], T], *, waits: bool = True) -> T:
+    """`answer(subscription)` for a request that may wait on `channel`.
+
+    The subscription is made before `answer` reads anything (a signal committed in between still
+    wakes it) and is None when the request may not wait. `answer` raises `Suspend(subscription,
+    seconds)` to wait, which hands the subscription to whoever serves the request; otherwise
+    it is closed here.
+    """
+    subscription = call.runtime.signals.subscribe(channel) if call.may_wait and waits else None
+    try:
+        found = answer(subscription)
+    except Suspend:
+        raise
+    except BaseException:
+        if subscription is not None:
+            subscription.close()
+        raise
+    if subscription is not None:
+        subscription.close()
+    return found

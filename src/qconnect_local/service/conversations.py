@@ -37,7 +37,7 @@ from typing import Any, Final
 
 from qconnect_local.protocol.errors import ServiceError, not_found, validation_error
 from qconnect_local.service import ai_agents, ai_resources, channels, resources, sessions, system_ai
-from qconnect_local.service.context import Call, Suspend
+from qconnect_local.service.context import Call, Suspend, long_poll
 from qconnect_local.service.families import CONVERSATION_TURN, MESSAGE, SPAN
 from qconnect_local.service.pagination import decode_state, encode_state
 from qconnect_local.service.registry import operation
@@ -325,23 +325,8 @@ def _next_message_errors() -> frozenset[str]:
 
 @operation("GetNextMessage")
 def get_next_message(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    subscription = None
-    if call.may_wait:
-        # Subscribed before the turn is read: an answer committed in between still wakes it.
-        subscription = call.runtime.signals.subscribe(
-            channels.conversation(resources.named_id(params["sessionId"]))
-        )
-    try:
-        answer = _next_message(call, params, subscription)
-    except Suspend:
-        raise
-    except BaseException:
-        if subscription is not None:
-            subscription.close()
-        raise
-    if subscription is not None:
-        subscription.close()
-    return answer
+    channel = channels.conversation(resources.named_id(params["sessionId"]))
+    return long_poll(call, channel, lambda subscription: _next_message(call, params, subscription))
 
 
 def _instant(epoch: float) -> datetime:

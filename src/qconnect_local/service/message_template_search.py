@@ -35,15 +35,15 @@ from datetime import datetime
 from typing import Any, Final
 
 from qconnect_local.protocol.errors import validation_error
-from qconnect_local.service import knowledge_bases, resources
+from qconnect_local.service import resources
 from qconnect_local.service.context import Call
 from qconnect_local.service.families import MESSAGE_TEMPLATE
 from qconnect_local.service.message_templates import (
     ACTIVE_VERSION,
     LATEST,
+    identity,
     load_knowledge_base,
     source_summary,
-    template_arn,
 )
 from qconnect_local.service.pagination import decode_token, encode_token, page_size
 from qconnect_local.service.quick_response_search import (
@@ -219,16 +219,7 @@ def _result(call: Call, entry: Entry, tags: dict[str, str]) -> dict[str, Any]:
     row, state = entry.template, entry.state
     number = int(entry.version.version_number) if entry.version is not None else None
     return {
-        "messageTemplateArn": template_arn(call, row, number),
-        "messageTemplateId": row.id,
-        "knowledgeBaseArn": knowledge_bases.kb_arn(call, row.knowledge_base_id),
-        "knowledgeBaseId": row.knowledge_base_id,
-        "name": row.name,
-        "channel": row.channel_subtype,
-        "channelSubtype": row.channel_subtype,
-        "createdTime": row.created_at,
-        "lastModifiedTime": state.modified_at,
-        "lastModifiedBy": state.last_modified_by,
+        **identity(call, row, state, number),
         "isActive": True if number is not None else None,
         "versionNumber": number,
         "description": row.description,

@@ -209,12 +209,11 @@ def source_summary(source: dict[str, Any] | None) -> dict[str, Any] | None:
 # -- data ------------------------------------------------------------------------------------------
 
 
-def data(call: Call, target: Target, tags: dict[str, str]) -> dict[str, Any]:
-    """MessageTemplateData members of a template or version."""
-    row, state, draft = target.template, target.state, target.draft
-    content = draft.get("content")
+def identity(call: Call, row: Any, state: Any, number: int | None = None) -> dict[str, Any]:
+    """The members every message template shape starts with: names, channel and times (of
+    `state`, the version or the template's `$LATEST`)."""
     return {
-        "messageTemplateArn": template_arn(call, row, target.number),
+        "messageTemplateArn": template_arn(call, row, number),
         "messageTemplateId": row.id,
         "knowledgeBaseArn": knowledge_bases.kb_arn(call, row.knowledge_base_id),
         "knowledgeBaseId": row.knowledge_base_id,
@@ -224,6 +223,15 @@ def data(call: Call, target: Target, tags: dict[str, str]) -> dict[str, Any]:
         "createdTime": row.created_at,
         "lastModifiedTime": state.modified_at,
         "lastModifiedBy": state.last_modified_by,
+    }
+
+
+def data(call: Call, target: Target, tags: dict[str, str]) -> dict[str, Any]:
+    """MessageTemplateData members of a template or version."""
+    row, state, draft = target.template, target.state, target.draft
+    content = draft.get("content")
+    return {
+        **identity(call, row, state, target.number),
         "content": content,
         "description": row.description,
         "language": draft.get("language"),
@@ -289,16 +297,7 @@ def _with_tags(conn: Connection, call: Call, row: Any) -> dict[str, Any]:
 def summary(call: Call, row: Any, tags: dict[str, str]) -> dict[str, Any]:
     """MessageTemplateSummary members of a (light) template row."""
     return {
-        "messageTemplateArn": template_arn(call, row),
-        "messageTemplateId": row.id,
-        "knowledgeBaseArn": knowledge_bases.kb_arn(call, row.knowledge_base_id),
-        "knowledgeBaseId": row.knowledge_base_id,
-        "name": row.name,
-        "channel": row.channel_subtype,
-        "channelSubtype": row.channel_subtype,
-        "createdTime": row.created_at,
-        "lastModifiedTime": row.modified_at,
-        "lastModifiedBy": row.last_modified_by,
+        **identity(call, row, row),
         "sourceConfiguration": row.source_configuration,
         "activeVersionNumber": row.active_version,
         "description": row.description,

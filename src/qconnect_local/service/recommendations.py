@@ -25,7 +25,7 @@ from typing import Any, Final
 from qconnect_local.engine import retrieval as engine
 from qconnect_local.protocol.errors import not_found, validation_error
 from qconnect_local.service import assistants, channels, resources, retrieval, sessions
-from qconnect_local.service.context import Call, Suspend
+from qconnect_local.service.context import Call, Suspend, long_poll
 from qconnect_local.service.families import (
     FEEDBACK,
     QUERY_RESULT,
@@ -212,45 +212,10 @@ def get_recommendations(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             f"Invalid nextChunkToken: no chunked recommendation has it: {params['nextChunkToken'][:64]}"
         )
     wait = params.get("waitTimeSeconds", 0)
-    subscription = None
-    if call.may_wait and wait > 0:
-        # Subscribed before the queue is read: a recommendation committed in between still wakes it.
-        subscription = call.runtime.signals.subscribe(
-            channels.recommendations(resources.named_id(params["sessionId"]))
-        )
-    try:
-        with call.runtime.store.read() as conn:
-            _assistant, session = sessions.load_with_assistant(conn, call, params)
-            where: dict[str, Any] = {"received": 0}
-            if "recommendationType" in params:
-                where["type"] = params["recommendationType"]
-            rows = RECOMMENDATION.repo.page(
-                conn,
-                call.account,
-                call.region,
-                session.id,
-                after=None,
-                limit=page_size(call, params),
-                where=where,
-            )
-            triggers = {
-                t.id: t
-                for t in RECOMMENDATION_TRIGGER.repo.where_in(conn, "id", {r.trigger_id for r in rows})
-            }
-        if (
-            not rows
-            and subscription is not None
-            and subscription.channel == channels.recommendations(session.id)
-        ):
-            raise Suspend(subscription, wait)
-    except Suspend:
-        raise
-    except BaseException:
-        if subscription is not None:
-            subscription.close()
-        raise
-    if subscription is not None:
-        subscription.close()
+    channel = channels.recommendations(resources.named_id(params["sessionId"]))
+    rows, triggers = long_poll(
+        call, channel, lambda subscription: _queued(call, params, subscription, wait), waits=wait > 0
+    )
     referenced: dict[str, list[str]] = {}
     for row in rows:
         referenced.setdefault(row.trigger_id, []).append(row.id)
@@ -261,6 +226,30 @@ def get_recommendations(call: Call, params: dict[str, Any]) -> dict[str, Any]:
             for t in sorted(triggers.values(), key=lambda t: t.seq)
         ],
     }
+
+
+def _queued(call: Call, params: dict[str, Any], subscription: Any, wait: float) -> tuple[Any, dict[str, Any]]:
+    """The session's queue now and the triggers it names; an empty one waits (`Suspend`)."""
+    with call.runtime.store.read() as conn:
+        _assistant, session = sessions.load_with_assistant(conn, call, params)
+        where: dict[str, Any] = {"received": 0}
+        if "recommendationType" in params:
+            where["type"] = params["recommendationType"]
+        rows = RECOMMENDATION.repo.page(
+            conn,
+            call.account,
+            call.region,
+            session.id,
+            after=None,
+            limit=page_size(call, params),
+            where=where,
+        )
+        triggers = {
+            t.id: t for t in RECOMMENDATION_TRIGGER.repo.where_in(conn, "id", {r.trigger_id for r in rows})
+        }
+    if not rows and subscription is not None and subscription.channel == channels.recommendations(session.id):
+        raise Suspend(subscription, wait)
+    return rows, triggers
 
 
 # -- NotifyRecommendationsReceived --------------------------------------------------------------
