@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from _machine import load_average
+from qconnect_local.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCOUNT = "111122223333"
@@ -259,7 +260,8 @@ def bench_http(report: Report, rounds: int, seconds: float, connections: int, ge
     report.generator = (
         f"wrk --latency -t2 -c{connections}" if load is run_wrk else f"built-in closed loop, c{connections}"
     )
-    with ServerProcess("--in-memory") as server, tempfile.TemporaryDirectory() as tmp:
+    # --quiet: the bare app writes no access log either (the request log's cost is not the router's).
+    with ServerProcess("--in-memory", "--quiet") as server, tempfile.TemporaryDirectory() as tmp:
         client = server.client(account=ACCOUNT, region=REGION)
         kb = client.create_knowledge_base(
             name="bench", knowledgeBaseType="QUICK_RESPONSES", description="benchmark", tags={"team": "bench"}
@@ -337,7 +339,7 @@ def bench_mock(report: Report, rounds: int, calls: int) -> None:
             config=Config(retries={"max_attempts": 1}),
         )
 
-    with mock_module.mock_qconnect():
+    with mock_module.mock_qconnect(Settings(log_requests=False)):  # the floor logs nothing either
         mocked = new_client()
         kb_id = mocked.create_knowledge_base(
             name="bench", knowledgeBaseType="QUICK_RESPONSES", description="benchmark", tags={"team": "bench"}
