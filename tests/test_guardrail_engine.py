@@ -454,6 +454,16 @@ def test_large_pathological_inputs_are_checked_in_linear_time(unit: str) -> None
     assert time.perf_counter() - started < 5, unit
 
 
+def test_ten_thousand_punctuated_words_are_checked_in_the_time_of_the_text() -> None:
+    g = guardrail(wordPolicyConfig={"wordsConfig": [{"text": f"w{i}.x-{i}!"} for i in range(10_000)]})
+    innocent = "hello world w17.x and more words " * 700
+    started = time.perf_counter()
+    assert not g.check_input(innocent[:24_000]).blocked
+    blocked = g.check_input(innocent[:23_000] + " w9999.x-9999! ")
+    assert time.perf_counter() - started < 5
+    assert blocked.blocked and "w9999.x-9999!" in blocked.findings[0].detail
+
+
 MASKED_TYPES = sorted(PII_TYPES)
 
 

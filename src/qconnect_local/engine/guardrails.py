@@ -156,13 +156,41 @@ class _WordPolicy:
     """Custom words and the managed list: whole words and phrases, any case."""
 
     phrases: PhraseIndex[str]
-    punctuated: re.Pattern[str] | None  # entries with punctuation ("c++"), matched as text
+    punctuated: _Punctuated | None  # entries with punctuation ("c++"), matched as text
 
     def find(self, tokens: Sequence[str], text: str) -> list[str]:
         found = dict.fromkeys(hit.payload for hit in self.phrases.find(tokens))
         if self.punctuated is not None:
-            found.update(dict.fromkeys(m.group(0).lower() for m in self.punctuated.finditer(text)))
+            found.update(dict.fromkeys(self.punctuated.find(text)))
         return list(found)
+
+
+_TOKEN: Final = re.compile(r"\w+|[^\w\s]")  # where an entry may start: a word, or one other character
+
+
+def _first_token(entry: str) -> str:
+    return _TOKEN.match(entry).group(0).lower()  # type: ignore[union-attr]  # entries are stripped, non-empty
+
+
+class _Punctuated:
+    """Entries with punctuation, each a pattern (`_literal_pattern`), filed under its first token
+    (its leading word, or its first other character): a check tries at each token of the text only
+    the entries that start with it, so it costs what the text's length does, not the list's."""
+
+    def __init__(self, entries: Sequence[str]) -> None:
+        self.by_token: dict[str, list[re.Pattern[str]]] = {}
+        for entry in dict.fromkeys(entries):
+            pattern = re.compile(_literal_pattern(entry), re.I)
+            self.by_token.setdefault(_first_token(entry), []).append(pattern)
+
+    def find(self, text: str) -> list[str]:
+        found: list[str] = []
+        for token in _TOKEN.finditer(text):
+            for pattern in self.by_token.get(token.group(0).lower(), ()):
+                match = pattern.match(text, token.start())
+                if match is not None:
+                    found.append(match.group(0).lower())
+        return found
 
 
 def _word_policy(config: Mapping[str, Any]) -> _WordPolicy | None:
@@ -185,11 +213,8 @@ def _word_policy(config: Mapping[str, Any]) -> _WordPolicy | None:
         if regex.fullmatch(r"[\p{L}\p{N}\p{Co}\s]+", entry):
             phrases.add(literal_slots(entry), " ".join(words(entry)))
         elif entry.strip():
-            punctuated.append(_literal_pattern(entry.strip()))
-    pattern = (
-        re.compile("|".join(sorted(set(punctuated), key=len, reverse=True)), re.I) if punctuated else None
-    )
-    return _WordPolicy(phrases, pattern)
+            punctuated.append(entry.strip())
+    return _WordPolicy(phrases, _Punctuated(punctuated) if punctuated else None)
 
 
 def _literal_pattern(entry: str) -> str:
