@@ -121,6 +121,16 @@ class _Applier:
             None,
         )
 
+    def _present(
+        self, scope: _Scope, kb_id: str, where: str, label: str, name: str, operation: str, key: str
+    ) -> bool:
+        """Whether the knowledge base already holds an item of this name (`operation` lists them
+        under `key`); reported when it does."""
+        if self._find(scope, where, operation, key, name, knowledgeBaseId=kb_id) is None:
+            return False
+        self._done(where, label, name, scope, created=False)
+        return True
+
     def _done(
         self, where: str, label: str, name: str, scope: _Scope, created: bool, detail: str = ""
     ) -> None:
@@ -174,10 +184,9 @@ class _Applier:
 
     def _quick_response(self, scope: _Scope, kb_id: str, entry: dict[str, Any], where: str) -> None:
         name = self._name(entry, where)
-        if self._find(
-            scope, where, "list_quick_responses", "quickResponseSummaries", name, knowledgeBaseId=kb_id
+        if self._present(
+            scope, kb_id, where, "quick response", name, "list_quick_responses", "quickResponseSummaries"
         ):
-            self._done(where, "quick response", name, scope, created=False)
             return
         params = dict(entry)
         if isinstance(params.get("content"), str):  # the common case: plain text or markdown
@@ -188,10 +197,15 @@ class _Applier:
     def _message_template(self, scope: _Scope, kb_id: str, entry: dict[str, Any], where: str) -> None:
         """CreateMessageTemplate's members; `activate: true` also makes version 1 and activates it."""
         name = self._name(entry, where)
-        if self._find(
-            scope, where, "list_message_templates", "messageTemplateSummaries", name, knowledgeBaseId=kb_id
+        if self._present(
+            scope,
+            kb_id,
+            where,
+            "message template",
+            name,
+            "list_message_templates",
+            "messageTemplateSummaries",
         ):
-            self._done(where, "message template", name, scope, created=False)
             return
         params = {k: v for k, v in entry.items() if k not in TEMPLATE_OWN}
         made = self._call(scope, where, "create_message_template", knowledgeBaseId=kb_id, **params)
@@ -260,8 +274,7 @@ class _Applier:
 
     def _content(self, scope: _Scope, kb_id: str, entry: dict[str, Any], where: str) -> None:
         name = self._name(entry, where)
-        if self._find(scope, where, "list_contents", "contentSummaries", name, knowledgeBaseId=kb_id):
-            self._done(where, "content", name, scope, created=False)
+        if self._present(scope, kb_id, where, "content", name, "list_contents", "contentSummaries"):
             return
         file = self.seed.resolve(entry.get("file"), f"{where}.file")
         content_type = entry.get("contentType") or mimetypes.guess_type(file.name)[0]

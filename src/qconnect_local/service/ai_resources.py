@@ -202,12 +202,17 @@ def load_state(
 MAX_VERSION: Final = 2**31 - 1  # no store holds more versions; a larger number names none
 
 
+def storable_version(number: int) -> bool:
+    """Whether a version number could name a stored version (1 to MAX_VERSION)."""
+    return 1 <= number <= MAX_VERSION
+
+
 def version_number(qualifier: str) -> int | None:
     """The version a numeric qualifier names (`3`), or None for any other (`abc`, `0`, 40 digits)."""
     if not qualifier.isdigit() or len(qualifier) > 10:
         return None
     number = int(qualifier)
-    return number if 1 <= number <= MAX_VERSION else None
+    return number if storable_version(number) else None
 
 
 def _customer_row(conn: Connection, call: Call, kind: Kind, assistant: Any, value: str, what: str) -> Any:
@@ -490,9 +495,7 @@ def register(
             assistant = assistants.load(conn, call, params["assistantId"])
             row = _customer_row(conn, call, kind, assistant, params[kind.id_member], f"Delete{stem}Version")
             number = int(params["versionNumber"])
-            version = (
-                version_row(conn, kind, Resource.of(row), number) if version_number(str(number)) else None
-            )
+            version = version_row(conn, kind, Resource.of(row), number) if storable_version(number) else None
             if version is None:
                 raise not_found(f"{kind.label} {row.id} has no version {number}", str(number))
             user = referenced_by(conn, call, assistant, Resource.of(row), number)

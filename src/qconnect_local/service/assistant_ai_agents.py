@@ -29,12 +29,15 @@ DEFAULTS: Final = "aiAgentConfiguration"
 ORCHESTRATORS: Final = "orchestratorConfigurationList"
 
 
-def _check_use_case(use_case: str | None, agent_type: str) -> None:
-    if use_case is None:
-        return
-    if use_case not in USE_CASES:
+def check_use_case_name(use_case: str | None) -> None:
+    """An orchestrator use case must be one Amazon Connect has (ValidationException)."""
+    if use_case is not None and use_case not in USE_CASES:
         raise validation_error(f"orchestratorUseCase must be one of {', '.join(USE_CASES)}, not {use_case}")
-    if agent_type != "ORCHESTRATION":
+
+
+def _check_use_case(use_case: str | None, agent_type: str) -> None:
+    check_use_case_name(use_case)
+    if use_case is not None and agent_type != "ORCHESTRATION":
         raise validation_error(f"orchestratorUseCase applies to ORCHESTRATION agents, not {agent_type}")
 
 

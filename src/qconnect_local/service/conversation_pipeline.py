@@ -228,18 +228,23 @@ def slot_prompt(
     return system, 1
 
 
-def _guardrail(ctx: Context, slot: str) -> tuple[ai_resources.Resource, Guardrail] | None:
-    named = ctx.settings.get(slot)
-    if named is None:
+def agent_guardrail(
+    call: Call, assistant: Any, settings: dict[str, Any], slot: str
+) -> tuple[ai_resources.Resource, Guardrail] | None:
+    """The guardrail an agent's slot names, compiled; None when it names none (or one deleted since)."""
+    named = settings.get(slot)
+    if not named:
         return None
-    with ctx.call.runtime.store.read() as conn:
+    with call.runtime.store.read() as conn:
         try:
-            resource, _number = ai_resources.load_state(
-                conn, ctx.call, ai_guardrails.KIND, ctx.assistant, named
-            )
+            resource, _number = ai_resources.load_state(conn, call, ai_guardrails.KIND, assistant, named)
         except ServiceError:
             return None
     return resource, compile_guardrail(resource.config)
+
+
+def _guardrail(ctx: Context, slot: str) -> tuple[ai_resources.Resource, Guardrail] | None:
+    return agent_guardrail(ctx.call, ctx.assistant, ctx.settings, slot)
 
 
 # -- steps -----------------------------------------------------------------------------------------

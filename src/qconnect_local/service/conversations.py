@@ -37,6 +37,7 @@ from typing import Any, Final
 
 from qconnect_local.protocol.errors import ServiceError, not_found, validation_error
 from qconnect_local.service import ai_agents, ai_resources, channels, resources, sessions, system_ai
+from qconnect_local.service.assistant_ai_agents import check_use_case_name
 from qconnect_local.service.context import Call, Suspend, long_poll
 from qconnect_local.service.families import CONVERSATION_TURN, MESSAGE, SPAN
 from qconnect_local.service.pagination import decode_state, encode_state
@@ -44,7 +45,6 @@ from qconnect_local.service.registry import operation
 from qconnect_local.spec import operation as spec_operation
 from qconnect_local.store import Connection
 
-USE_CASES: Final = ("Connect.SelfService", "Connect.AgentAssistance")
 NEXT_MESSAGE_WAIT: Final = 5.0  # seconds GetNextMessage waits for an answer being produced
 PROCESSING: Final = "PROCESSING"
 DONE: Final = "DONE"
@@ -81,8 +81,7 @@ def choose_agent(
 ) -> tuple[ai_resources.Resource, int | None]:
     """The agent (and version) that answers this SendMessage (see the module docstring)."""
     use_case = params.get("orchestratorUseCase")
-    if use_case is not None and use_case not in USE_CASES:
-        raise validation_error(f"orchestratorUseCase must be one of {', '.join(USE_CASES)}, not {use_case}")
+    check_use_case_name(use_case)
     wanted = "ORCHESTRATION" if use_case is not None else "SELF_SERVICE"
     explicit = params.get("aiAgentId")
     if explicit is not None:

@@ -34,11 +34,9 @@ from typing import Any, Final
 
 from qconnect_local.engine import generation
 from qconnect_local.engine.generation import Passage
-from qconnect_local.engine.guardrails import compile_guardrail
 from qconnect_local.protocol.errors import ServiceError
 from qconnect_local.service import (
     ai_agents,
-    ai_guardrails,
     ai_resources,
     conversation_pipeline,
     knowledge_bases,
@@ -48,8 +46,8 @@ from qconnect_local.service import (
 from qconnect_local.service.context import Call
 from qconnect_local.service.conversations import choose_default
 from qconnect_local.service.families import CONTENT
+from qconnect_local.service.retrieval import GENERATIVE_ANSWER
 
-GENERATIVE_ANSWER: Final = "GENERATIVE_ANSWER"
 BLOCKED: Final = "BLOCKED_GENERATIVE_ANSWER_CHUNK"
 AGENT_TYPE: Final = "MANUAL_SEARCH"
 
@@ -103,28 +101,18 @@ def _result(
     }
 
 
-def _settings_and_guardrail(
-    conn: Any, call: Call, assistant: Any, agent: ai_resources.Resource, agent_type: str
-) -> tuple[dict[str, Any], Any]:
-    settings = agent.config["configuration"][system_ai.configuration_member(agent_type)] or {}
-    named = settings.get("answerGenerationAIGuardrailId")
-    if not named:
-        return settings, None
-    try:
-        found, _n = ai_resources.load_state(conn, call, ai_guardrails.KIND, assistant, named)
-    except ServiceError:
-        return settings, None
-    return settings, compile_guardrail(found.config)
+def _settings(agent: ai_resources.Resource, agent_type: str) -> dict[str, Any]:
+    """The agent's configuration member of its type."""
+    return agent.config["configuration"][system_ai.configuration_member(agent_type)] or {}
 
 
 def answer(call: Call, assistant: Any, session: Any, query: str) -> dict[str, Any]:
     """The GENERATIVE_ANSWER (or BLOCKED_GENERATIVE_ANSWER_CHUNK) result for `query`."""
     with call.runtime.store.read() as conn:
         agent, _number = choose_default(conn, call, assistant, session, AGENT_TYPE, None)
-        if agent.type != AGENT_TYPE:
-            agent = system_ai.system_agent(call, assistant, AGENT_TYPE)
-        settings, guardrail = _settings_and_guardrail(conn, call, assistant, agent, AGENT_TYPE)
-    return _generated(call, assistant, session, settings, guardrail, query, [])
+    if agent.type != AGENT_TYPE:
+        agent = system_ai.system_agent(call, assistant, AGENT_TYPE)
+    return _generated(call, assistant, session, _settings(agent, AGENT_TYPE), query, [])
 
 
 def _generated(
@@ -132,11 +120,12 @@ def _generated(
     assistant: Any,
     session: Any,
     settings: dict[str, Any],
-    guardrail: Any,
     query: str,
     transcript: list[dict[str, str]],
 ) -> dict[str, Any]:
     """The answer-generation prompt over what retrieval finds for `query`, guarded."""
+    found = conversation_pipeline.agent_guardrail(call, assistant, settings, "answerGenerationAIGuardrailId")
+    guardrail = found[1] if found is not None else None
     if guardrail is not None:
         checked = guardrail.check_input(query)
         if checked.blocked:
@@ -153,10 +142,7 @@ def _generated(
         history=[],
         transcript=transcript,
     )
-    try:
-        generated = conversation_pipeline.backend_of(call.runtime).generate(request)
-    except generation.GenerationError as failure:
-        raise ServiceError(failure.error_code, failure.message, reason=failure.reason) from None
+    generated = _generate(call, request)
     text = generated.text or generation.NO_ANSWER
     if guardrail is not None and text != generation.NO_ANSWER:  # the no-answer reply claims nothing
         checked = guardrail.check_output(text, sources=[p.text for p in passages], query=query)
@@ -200,8 +186,7 @@ def recommendations(
     if agent is None:
         return []
     turns = [{"participant": p, "text": t} for p, t in transcript]
-    with call.runtime.store.read() as conn:
-        settings, guardrail = _settings_and_guardrail(conn, call, assistant, agent, RECOMMENDER)
+    settings = _settings(agent, RECOMMENDER)
     made: list[dict[str, Any]] = []
     try:
         label = _generate_text(
@@ -210,7 +195,7 @@ def recommendations(
         if label:
             made.append(_intent(label))
         query = _generate_text(call, assistant, session, settings, "queryReformulationAIPromptId", turns)
-        result = _generated(call, assistant, session, settings, guardrail, query or turns[-1]["text"], turns)
+        result = _generated(call, assistant, session, settings, query or turns[-1]["text"], turns)
     except ServiceError:
         return made
     completion = result["data"]["details"]["generativeData"]["completion"]
@@ -220,16 +205,21 @@ def recommendations(
     return made
 
 
+def _generate(call: Call, request: generation.GenerationRequest) -> generation.GenerationResult:
+    """The backend's answer; a model failure as the modeled error it names."""
+    try:
+        return conversation_pipeline.backend_of(call.runtime).generate(request)
+    except generation.GenerationError as failure:
+        raise ServiceError(failure.error_code, failure.message, reason=failure.reason) from None
+
+
 def _generate_text(
     call: Call, assistant: Any, session: Any, settings: dict[str, Any], slot: str, turns: list[dict[str, str]]
 ) -> str:
     request, _prompt, _rendered = conversation_pipeline.prompt_request(
         call, assistant, session, settings, slot, history=[], transcript=turns
     )
-    try:
-        generated = conversation_pipeline.backend_of(call.runtime).generate(request)
-    except generation.GenerationError as failure:
-        raise ServiceError(failure.error_code, failure.message, reason=failure.reason) from None
+    generated = _generate(call, request)
     return (generated.text or "").strip()
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from qconnect_local.protocol.errors import conflict, not_found
 from qconnect_local.service import knowledge_bases, resources
-from qconnect_local.service.ai_resources import version_number
+from qconnect_local.service.ai_resources import storable_version
 from qconnect_local.service.context import Call
 from qconnect_local.service.families import MESSAGE_TEMPLATE, MESSAGE_TEMPLATE_VERSION
 from qconnect_local.service.message_templates import (
@@ -117,7 +117,7 @@ def list_message_template_versions(call: Call, params: dict[str, Any]) -> dict[s
 
 
 def _version_number(conn: Connection, template: Any, number: int, value: str) -> int:
-    if version_number(str(number)) is None or mt_store.version(conn, template.id, number) is None:
+    if not storable_version(number) or mt_store.version(conn, template.id, number) is None:
         raise not_found(f"Message template {template.id} has no version {number}", value)
     return number
 

@@ -127,13 +127,9 @@ def agent_naming(
     resource (version `number`, or any version when None), described for a message; or None."""
     needle = f'"{resource_id}' if number is None else f'"{resource_id}:{number}"'
     for row in AI_AGENT.repo.where(conn, assistant_id=assistant.id):
-        if needle in _text(row.config):
+        if needle in json.dumps(row.config):
             return f"AI agent {row.id}"
     for version in AI_AGENT_VERSION.repo.where(conn, assistant_id=assistant.id):
-        if needle in _text(version.snapshot):
+        if needle in json.dumps(version.snapshot):
             return f"version {version.version_number} of AI agent {version.ai_agent_id}"
     return None
-
-
-def _text(document: Any) -> str:
-    return json.dumps(document)
