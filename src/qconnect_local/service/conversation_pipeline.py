@@ -99,7 +99,7 @@ class Trace:
             "parentSpanId": parent,
             "spanName": name,
             "spanType": span_type,
-            "startTimestamp": self._now(),
+            "startTimestamp": self.now(),
             "status": "OK",
             "requestId": self.turn.request["requestId"],
             "originRequestId": self.turn.request.get("originRequestId"),
@@ -114,9 +114,10 @@ class Trace:
             span["attributes"]["errorType"] = error.error_code
             raise
         finally:
-            span["endTimestamp"] = self._now()
+            span["endTimestamp"] = self.now()
 
-    def _now(self) -> float:
+    def now(self) -> float:
+        """The service clock now, as the epoch seconds (milliseconds kept) spans store."""
         return round(self.call.now().timestamp(), 3)
 
 
@@ -397,7 +398,7 @@ def _span_message(role: str, text: str, ctx: Context) -> dict[str, Any]:
     return {
         "messageId": str(uuid.uuid4()),
         "participant": "CUSTOMER" if role == "user" else "BOT",
-        "timestamp": ctx.trace._now(),
+        "timestamp": ctx.trace.now(),
         "values": [{"text": {"value": text[:25000]}}],
     }
 
@@ -419,7 +420,7 @@ def _span_output(result: generation.GenerationResult, ctx: Context) -> dict[str,
     return {
         "messageId": str(uuid.uuid4()),
         "participant": "BOT",
-        "timestamp": ctx.trace._now(),
+        "timestamp": ctx.trace.now(),
         "values": values,
     }
 
@@ -497,7 +498,7 @@ def _retrieve(ctx: Context, query: str) -> tuple[generation.Passage, ...]:
             {
                 "messageId": str(uuid.uuid4()),
                 "participant": "BOT",
-                "timestamp": ctx.trace._now(),
+                "timestamp": ctx.trace.now(),
                 "values": [{"text": {"value": f"{len(passages)} passages for: {query or '(no query)'}"}}],
             }
         ]
