@@ -31,6 +31,7 @@ from qconnect_local.testing.mock import mock_qconnect
 from qconnect_local.testing.server import ServerProcess
 
 ClientFactory = Callable[..., Any]
+pytest_plugins = ["browser"]  # the console's browser fixtures (tests/browser.py)
 
 
 def pytest_configure(config: pytest.Config) -> None:

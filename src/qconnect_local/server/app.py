@@ -34,7 +34,8 @@ from qconnect_local.protocol.http import Request, Response
 from qconnect_local.protocol.router import default_router
 from qconnect_local.protocol.serializer import serialize_error
 from qconnect_local.runtime import Runtime
-from qconnect_local.server import blob_routes
+from qconnect_local.server import blob_routes, console
+from qconnect_local.server.console import CONSOLE_PREFIX
 from qconnect_local.server.control import PREFIX, handle_control
 from qconnect_local.server.dispatch import handle_api, new_request_id
 from qconnect_local.server.request_log import Note, for_runtime
@@ -101,6 +102,8 @@ def route_once(
         response, body = blob_routes.download(runtime, request)
         response.body = b"".join(body) if body is not None else response.body
         return response
+    if request.raw_path == CONSOLE_PREFIX or request.raw_path.startswith(CONSOLE_PREFIX + "/"):
+        return console.dispatch(runtime, request, base_url(runtime, request.headers, scheme))
     if request.raw_path.startswith(PREFIX):
         return handle_control(runtime, request)
     return handle_api(
@@ -113,6 +116,8 @@ def _operation_name(request: Request, *, routed: bool = True) -> str | None:
     (with `routed`; otherwise None, for dispatch to name). Never the query string."""
     if blob_routes.is_blob_path(request.raw_path):
         return "link." + request.method
+    if request.raw_path.startswith(CONSOLE_PREFIX):
+        return "console." + request.method
     if request.raw_path.startswith(PREFIX):
         return "control." + (request.raw_path[len(PREFIX) :].strip("/") or "-")
     if not routed:
@@ -237,6 +242,8 @@ class App:
             operation = None
         if operation in waiting_operations():
             return self._waiters
+        if request.raw_path.startswith(CONSOLE_PREFIX):
+            return self._writers  # a page of a large list takes longer than the loop may be held
         if request.method not in READ_METHODS or not self._loop_reads:
             return self._writers
         return None

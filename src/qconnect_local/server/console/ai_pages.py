@@ -1,0 +1,1 @@
+"""Console pages: (to be written)."""
