@@ -99,8 +99,7 @@ class View:
             checker(op.input_shape)(params, "", errors)
             raise_for_errors(errors)
         call = Call(self.runtime, self.account, self.region, operation_name, "console", self.base_url)
-        result: dict[str, Any] = handlers[operation_name](call, params)
-        return result
+        return handlers[operation_name](call, params) or {}  # an operation without output: {}
 
     def page_of(self, operation_name: str, key: str, **params: Any) -> tuple[list[Any], str | None]:
         """One page of a list operation (`key`: its list member), from the `next` query parameter;
@@ -246,9 +245,7 @@ def sign_in(runtime: Runtime, token: str) -> str | None:
         hashlib.sha256(token.strip().encode()).digest(), hashlib.sha256(expected.encode()).digest()
     ):
         return None
-    return (
-        f"{SESSION_COOKIE}={_session_value(runtime)}; Path={CONSOLE_PREFIX}; HttpOnly; SameSite=Strict"
-    )
+    return f"{SESSION_COOKIE}={_session_value(runtime)}; Path={CONSOLE_PREFIX}; HttpOnly; SameSite=Strict"
 
 
 def parse_form(request: Request) -> dict[str, str]:
@@ -367,13 +364,19 @@ def _sign_in(runtime: Runtime, request: Request) -> Response:
         message = "That is not the control token."
         status = 403
     else:
-        message = "" if runtime.settings.control_token else "The server has no control token (--control-token)."
+        message = (
+            "" if runtime.settings.control_token else "The server has no control token (--control-token)."
+        )
         status = 200
     crumbs = [Crumb("Sign in")]
     return render(None, Page("sign_in.html", "Sign in", crumbs, {"message": message}, status))
 
 
-_STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".png": "image/png"}
+_STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".png": "image/png",
+}
 
 
 def static_file(name: str) -> Response:
