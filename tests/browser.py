@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from conftest import Target
 from qconnect_local.testing.server import ServerProcess
 
 CHROMIUM = os.environ.get("QCONNECT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -52,14 +53,20 @@ class Console:
         page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
         page.on(
             "console",
-            lambda message: self.problems.append(f"console {message.type}: {message.text}")
-            if message.type == "error"
-            else None,
+            lambda message: (
+                self.problems.append(f"console {message.type}: {message.text}")
+                if message.type == "error"
+                else None
+            ),
         )
 
     def client(self, service: str = "qconnect") -> Any:
         """A boto3 client of the same account and region the console shows."""
         return self.server.client(service, account=self.account, region=self.region)
+
+    def target(self) -> Target:
+        """The server as the test helpers' `Target` (documents.py, importing.py follow links with it)."""
+        return Target("server", self.server.url, None)
 
     def url(self, path: str = "") -> str:
         return f"{self.server.url}/_qconnect/console/{self.account}/{self.region}/{path.lstrip('/')}"
@@ -75,7 +82,9 @@ def console(browser: Any, live_server: ServerProcess, request: pytest.FixtureReq
     """A fresh browser context and an account no other test uses, on the session's server."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.on("dialog", lambda dialog: dialog.accept())  # the console's confirmations
-    tab = Console(live_server, context.new_page(), "9" + "".join(secrets.choice("0123456789") for _ in range(11)))
+    tab = Console(
+        live_server, context.new_page(), "9" + "".join(secrets.choice("0123456789") for _ in range(11))
+    )
     try:
         yield tab
         assert not tab.problems, tab.problems

@@ -5,8 +5,6 @@ that lead to the cited passage; and one SendMessage turn's span tree."""
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
@@ -20,25 +18,6 @@ QUESTION = "When are refunds paid back to my card?"
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
 
-class Link:
-    """Follows the service's signed links over the socket (the upload's PUT)."""
-
-    def __init__(self, console: Console) -> None:
-        self.url = console.server.url
-
-    def http(
-        self, method: str, url: str, *, headers: dict[str, str] | None = None, data: bytes = b""
-    ) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(url, data=data if method in ("PUT", "POST") else None, method=method)
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
-                return reply.status, dict(reply.headers.items()), reply.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers.items()), error.read()
-
-
 @pytest.fixture
 def helpdesk(console: Console) -> dict[str, str]:
     """An assistant answering from a knowledge base of two documents, and a session."""
@@ -46,7 +25,7 @@ def helpdesk(console: Console) -> dict[str, str]:
     kb_id = custom_kb(qc, name="console-helpdesk-docs")["knowledgeBaseId"]
     contents = {}
     for name, text in (("refunds", REFUNDS), ("shipping", SHIPPING)):
-        content = create_content(Link(console), qc, kb_id, name, text.encode())
+        content = create_content(console.target(), qc, kb_id, name, text.encode())
         wait_for_content(qc, kb_id, content["contentId"])
         contents[name] = content["contentId"]
     assistant_id = qc.create_assistant(name="console-helper", type="AGENT", tags={"team": "support"})[

@@ -3,8 +3,6 @@ failed records, contents with their extracted text and passages, and hostile tex
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from typing import Any
 
 from browser import Console
@@ -13,25 +11,6 @@ from importing import import_csv, quick_response_kb
 from polling import poll
 
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
-
-
-class Link:
-    """Follows the service's signed links over the socket (what documents.py and importing.py need)."""
-
-    def __init__(self, console: Console) -> None:
-        self.url = console.server.url
-
-    def http(
-        self, method: str, url: str, *, headers: dict[str, str] | None = None, data: bytes = b""
-    ) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(url, data=data if method in ("PUT", "POST") else None, method=method)
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as reply:
-                return reply.status, dict(reply.headers.items()), reply.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers.items()), error.read()
 
 
 def watch_dialogs(page: Any) -> list[str]:
@@ -45,7 +24,7 @@ def test_an_import_with_a_bad_row_shows_the_rows_error_in_its_job_page(console: 
     qc = console.client()
     kb = quick_response_kb(qc, name="console-imports")
     job = import_csv(
-        Link(console),
+        console.target(),
         qc,
         kb["knowledgeBaseId"],
         "Name,Content,Language\nWelcome,Hello there,en_US\nBonjour,Salut,english\n",
@@ -71,7 +50,7 @@ def test_an_import_with_a_bad_row_shows_the_rows_error_in_its_job_page(console: 
         "Errors",
     ]
     report = page.get_by_role("link", name="The failed-record report")
-    status, _headers, body = Link(console).http("GET", report.get_attribute("href") or "")
+    status, _headers, body = console.target().http("GET", report.get_attribute("href") or "")
     assert status == 200 and b"Bonjour" in body
 
 
@@ -79,7 +58,7 @@ def test_a_pdf_contents_text_and_passages_are_on_its_page(console: Console) -> N
     qc = console.client()
     kb = custom_kb(qc, name="console-docs")
     text = "The refund window is thirty days from the date of purchase."
-    content = ingested(Link(console), qc, kb["knowledgeBaseId"], "policy.pdf", pdf_document(text), PDF)
+    content = ingested(console.target(), qc, kb["knowledgeBaseId"], "policy.pdf", pdf_document(text), PDF)
     assert content["status"] == "ACTIVE"
     page = console.open(f"knowledge-bases/{kb['knowledgeBaseId']}")
     assert "application/pdf" in page.locator("main").inner_text()
@@ -164,7 +143,7 @@ def test_managed_and_external_knowledge_bases_show_what_they_were_given(console:
 def test_hostile_names_cells_and_documents_are_shown_as_text(console: Console) -> None:
     qc = console.client()
     fired = watch_dialogs(console.page)
-    link = Link(console)
+    link = console.target()
     kb = quick_response_kb(qc, name=HOSTILE)
     job = import_csv(link, qc, kb["knowledgeBaseId"], f'Name,Content\nfine,ok\n"{HOSTILE}",\n')
     qc.create_quick_response(
