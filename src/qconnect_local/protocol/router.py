@@ -14,6 +14,8 @@ from urllib.parse import unquote
 from qconnect_local.protocol.errors import serialization_error, unknown_operation
 from qconnect_local.spec import operation, operation_names
 
+MEMO_SIZE = 4096
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -59,8 +61,22 @@ class Router:
         for routes in table.values():
             routes.sort(key=lambda r: -r.literal_count)
         self._table = table
+        self._recent: dict[tuple[str, str], Match] = {}
 
     def match(self, method: str, raw_path: str) -> Match:
+        """The operation and labels of a request; a path asked for again (the server asks once to
+        choose a thread, then to dispatch; clients poll the same resource) is answered from a
+        bounded memo of recent matches. Matches are immutable: callers only read the labels."""
+        key = (method, raw_path)
+        found = self._recent.get(key)
+        if found is None:
+            found = self._match(method, raw_path)
+            if len(self._recent) >= MEMO_SIZE:
+                self._recent.clear()
+            self._recent[key] = found
+        return found
+
+    def _match(self, method: str, raw_path: str) -> Match:
         parts = _split(raw_path)
         for route in self._table.get((method.upper(), len(parts)), ()):
             if all(lit is None or lit == part for lit, part in zip(route.segments, parts, strict=True)):

@@ -164,7 +164,8 @@ class App:
             self._log.log(note, started)  # after the whole response (a download's too) is sent
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, note: Note | None) -> None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        # ASGI servers send header names lower-cased (the ASGI spec requires it).
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         raw_path = scope.get("raw_path") or scope["path"].encode()
         request = Request(
             scope["method"],
@@ -294,7 +295,7 @@ async def _send(
     io: Callable[..., Awaitable[Any]] | None = None,
 ) -> None:
     """Send a response; `chunks` are read one by one through `io` (a thread, for remote blobs)."""
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    headers = [(_header_name(k), v.encode("latin-1")) for k, v in response.headers]
     if chunks is None and response.header("content-length") is None:
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -305,6 +306,12 @@ async def _send(
     while (chunk := (await io(next, chunks, done)) if io is not None else next(chunks, done)) is not done:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b""})
+
+
+@functools.lru_cache(maxsize=256)
+def _header_name(name: str) -> bytes:
+    """A response header's name as bytes: the few names there are, encoded once."""
+    return name.encode("latin-1")
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -84,7 +84,8 @@ def create_assistant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("GetAssistant")
 def get_assistant(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
-        return _with_tags(conn, call, load(conn, call, params["assistantId"]))
+        row, tags = resources.load_tagged(conn, call, ASSISTANT, params["assistantId"])
+        return {"assistant": summary(call, row, tags)}
 
 
 @operation("ListAssistants")

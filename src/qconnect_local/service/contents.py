@@ -180,7 +180,8 @@ def create_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def get_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
         kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
-        return _with_tags(conn, call, kb, load(conn, call, kb, params["contentId"]))
+        row, tags = resources.load_tagged(conn, call, CONTENT, params["contentId"], kb)
+        return {"content": describe(call, kb, row, tags)}
 
 
 @operation("GetContentSummary")

@@ -153,8 +153,8 @@ def create_knowledge_base(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("GetKnowledgeBase")
 def get_knowledge_base(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
-        row = load(conn, call, params["knowledgeBaseId"])
-        return {"knowledgeBase": describe(call, row, resources.tags_of(conn, call, KNOWLEDGE_BASE, row))}
+        row, tags = resources.load_tagged(conn, call, KNOWLEDGE_BASE, params["knowledgeBaseId"])
+        return {"knowledgeBase": describe(call, row, tags)}
 
 
 @operation("ListKnowledgeBases")

@@ -248,7 +248,8 @@ def create_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def get_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
         kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
-        return _with_tags(conn, call, load(conn, call, kb, params["quickResponseId"]))
+        row, tags = resources.load_tagged(conn, call, QUICK_RESPONSE, params["quickResponseId"], kb)
+        return {"quickResponse": describe(call, row, tags)}
 
 
 def _as_members(row: Any) -> dict[str, Any]:

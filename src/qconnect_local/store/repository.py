@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, func, insert, select, text, update
 
 from qconnect_local.store.prepared import Prepared
+from qconnect_local.store.tag_column import tags_column, tags_from_column
 
 
 class Repository:
@@ -39,7 +40,34 @@ class Repository:
                 )
             self._by_bare_id = Prepared(select(table).where(c.id == bindparam("id")))
 
+        self._tagged: dict[bool, Prepared] = {}
+
     # -- reads ---------------------------------------------------------------------------------
+
+    def find_tagged(
+        self, conn: Connection, account: str, region: str, row_id: str, arn: str, parent: str | None = None
+    ) -> tuple[Any, dict[str, str]] | None:
+        """`find`, with the tags of `arn` (the row's ARN) read in the same query; None: no row."""
+        parent_column = self.parent_column if parent is not None else None
+        under = parent_column is not None
+        prepared = self._tagged.get(under)
+        if prepared is None:
+            c = self.table.c
+            conditions = [
+                c.id == bindparam("id"),
+                c.account == bindparam("account"),
+                c.region == bindparam("region"),
+            ]
+            if parent_column is not None:
+                conditions.append(c[parent_column] == bindparam("parent"))
+            prepared = self._tagged[under] = Prepared(select(self.table, tags_column()).where(*conditions))
+        params: dict[str, Any] = {"id": row_id, "account": account, "region": region, "arn": arn}
+        if under:
+            params["parent"] = parent
+        row = prepared.first(conn, **params)
+        if row is None:
+            return None
+        return row, tags_from_column(row.tags_of_row)
 
     def find(
         self, conn: Connection, account: str, region: str, row_id: str, parent: str | None = None

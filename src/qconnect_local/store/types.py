@@ -29,4 +29,9 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: int | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return datetime.fromtimestamp(value / 1_000_000, UTC)
+        return from_micros(value)
+
+
+def from_micros(value: int) -> datetime:
+    """A stored UtcDateTime value (integer microseconds since the epoch) as a datetime."""
+    return datetime.fromtimestamp(value / 1_000_000, UTC)
