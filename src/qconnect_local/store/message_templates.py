@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
+from qconnect_local.store.prepared import Prepared
 from qconnect_local.store.schema import message_template_attachments as attachments
 from qconnect_local.store.schema import message_template_versions as versions
 from qconnect_local.store.schema import message_templates as templates
@@ -91,12 +92,19 @@ def attachment_references(conn: Connection, template_id: str) -> set[str]:
     return {attachment_id for (ids,) in conn.execute(query) for attachment_id in ids}
 
 
-def latest_attachments(conn: Connection, template_id: str) -> Sequence[Any]:
-    """The attachments of the template's `$LATEST`, oldest first."""
-    query = select(attachments).where(
-        attachments.c.message_template_id == template_id, attachments.c.on_latest == 1
+_LATEST_ATTACHMENTS = Prepared(
+    select(attachments)
+    .where(
+        attachments.c.message_template_id == bindparam("template_id"),
+        attachments.c.on_latest == bindparam("on_latest"),
     )
-    return conn.execute(query.order_by(attachments.c.seq)).all()
+    .order_by(attachments.c.seq)
+)
+
+
+def latest_attachments(conn: Connection, template_id: str) -> Sequence[Any]:
+    """The attachments of the template's `$LATEST`, oldest first (read on every render: prepared)."""
+    return _LATEST_ATTACHMENTS.all(conn, template_id=template_id, on_latest=1)
 
 
 def attachments_by_id(conn: Connection, ids: Sequence[str]) -> Sequence[Any]:
