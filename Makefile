@@ -12,7 +12,7 @@ PORT ?= 4567
 DATA_DIR ?= .qconnect-data
 PYTEST_ARGS ?=
 
-.PHONY: serve test lint typecheck unit fuzz coverage-doc bench bench-import bench-search bench-scale bench-ingest bench-retrieval bench-write-wait clean
+.PHONY: serve test lint typecheck unit fuzz coverage-doc bench bench-import bench-search bench-scale bench-ingest bench-retrieval bench-write-wait bench-all clean
 
 $(RUNTIME_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +69,18 @@ bench-write-wait: $(STAMP)
 
 bench-retrieval: $(STAMP)
 	$(PY) bench/bench_retrieval.py
+
+# Every benchmark script one after the other (bench/run_all.py: ~20 min on 2 vCPUs), merged
+# into docs/benchmarks.json and rendered into its generated section of docs/benchmarks.md.
+# `BENCH_QUICK=1 make bench-all`: each script's quick/smoke sizes (~5 minutes), written to
+# bench/results/benchmarks-quick.json and printed as the section would read, docs/ left alone.
+BENCH_QUICK ?=
+BENCH_ALL_QUICK := $(filter 1 yes true,$(BENCH_QUICK))
+BENCH_ALL_JSON ?= $(if $(BENCH_ALL_QUICK),bench/results/benchmarks-quick.json,docs/benchmarks.json)
+
+bench-all: $(STAMP)
+	$(PY) bench/run_all.py $(if $(BENCH_ALL_QUICK),--quick) --out $(BENCH_ALL_JSON); status=$$?; \
+	$(PY) scripts/benchmarks_doc.py --json $(BENCH_ALL_JSON) $(if $(BENCH_ALL_QUICK),--print) && exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

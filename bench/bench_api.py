@@ -21,7 +21,6 @@ import argparse
 import compileall
 import json
 import multiprocessing
-import os
 import re
 import selectors
 import shutil
@@ -38,7 +37,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _machine import load_average
+from _machine import process_cpu_seconds
+from _results import Results, add_json_argument
 from qconnect_local.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,31 +63,23 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int = 0
+    requests: int = 0  # answered during the load (the generator's own count)
     cpu_us_per_request: float | None = None  # the server process's CPU time per request
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux /proc), or None where unavailable.
-
-    Per-request CPU time barely moves when other work shares the machine, unlike req/s.
-    """
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measured(
     load: Callable[[str, int, float], LoadResult], pid: int, url: str, connections: int, seconds: float
 ) -> LoadResult:
-    before = cpu_seconds(pid)
-    started = time.perf_counter()
+    """`load` against the server `pid`, with that process's own CPU time (utime + stime) around it.
+
+    The generator runs in another process, and the server is idle before and after the load, so
+    the CPU time read around it is the server's work for the requests counted.
+    """
+    before = process_cpu_seconds(pid)
     result = load(url, connections, seconds)
-    after = cpu_seconds(pid)
-    if before is not None and after is not None and result.rps:
-        requests = result.rps * (time.perf_counter() - started)
-        result.cpu_us_per_request = (after - before) / requests * 1e6
+    after = process_cpu_seconds(pid)
+    if before is not None and after is not None and result.requests:
+        result.cpu_us_per_request = (after - before) / result.requests * 1e6
     return result
 
 
@@ -98,7 +90,6 @@ class Report:
     http: dict[str, Any] = field(default_factory=dict)
     mock: dict[str, Any] = field(default_factory=dict)
     startup: dict[str, Any] = field(default_factory=dict)
-    load_average: str = ""  # before and after (bench/_machine.py): other work on the machine
 
 
 # ---------------------------------------------------------------- load generators
@@ -124,6 +115,7 @@ def run_wrk(url: str, connections: int, seconds: float) -> LoadResult:
         cmd += ["-H", f"{name}: {value}"]
     out = subprocess.run([*cmd, url], check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     p50 = _wrk_ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _wrk_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
@@ -131,7 +123,7 @@ def run_wrk(url: str, connections: int, seconds: float) -> LoadResult:
     errors = int(bad.group(1)) if bad else 0
     if socket_errors:
         errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(0)))
-    return LoadResult(rps, p50, p99, errors)
+    return LoadResult(rps, p50, p99, errors, requests)
 
 
 class _Conn:
@@ -226,6 +218,7 @@ def run_builtin(url: str, connections: int, seconds: float) -> LoadResult:
         ordered[len(ordered) // 2] * 1e3,
         ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1e3,
         errors,
+        len(latencies),
     )
 
 
@@ -479,9 +472,9 @@ def print_table(report: Report) -> None:
     rows: list[tuple[str, str, str, str]] = []
     if report.http:
         ours, bare = report.http["qconnect-local"], report.http["bare ASGI"]
+        cpu_ours, cpu_bare = ours["cpu_us_per_request"], bare["cpu_us_per_request"]
         rows += [
-            ("HTTP GetKnowledgeBase req/s", f"{ours['rps']:.0f}", "", ""),
-            ("HTTP bare ASGI req/s", f"{bare['rps']:.0f}", "", ""),
+            ("HTTP GetKnowledgeBase req/s (ours / bare)", f"{ours['rps']:.0f} / {bare['rps']:.0f}", "", ""),
             (
                 "HTTP ratio to bare",
                 f"{report.http['ratio']:.0%}",
@@ -495,17 +488,16 @@ def print_table(report: Report) -> None:
                 f"<= {GOAL_P99_MS:g} ms",
                 verdict(ours["p99_ms"] <= GOAL_P99_MS),
             ),
+            (
+                "HTTP server CPU per request (ours / bare)",
+                f"{cpu_ours:.0f} / {cpu_bare:.0f} us ({cpu_ours / cpu_bare:.1f}x)"
+                if cpu_ours is not None and cpu_bare
+                else "unknown (no /proc)",
+                "",
+                "",
+            ),
             ("HTTP non-200 / socket errors", f"{ours['errors']} / {bare['errors']}", "0", ""),
         ]
-        if ours["cpu_us_per_request"] is not None and bare["cpu_us_per_request"] is not None:
-            rows.append(
-                (
-                    "HTTP server CPU per request",
-                    f"{ours['cpu_us_per_request']:.0f} / {bare['cpu_us_per_request']:.0f} us",
-                    "",
-                    "",
-                )
-            )
     if report.mock:
         mock = report.mock
         rows += [
@@ -534,9 +526,42 @@ def print_table(report: Report) -> None:
             ("dependencies' import floor", f"{report.startup['import_floor_median_s']:.3f} s", "", "")
         )
     widths = [max(len(row[i]) for row in [("measure", "median", "goal", ""), *rows]) for i in range(4)]
-    print(f"\nload generator: {report.generator or '-'}; {report.load_average}")
+    print(f"\nload generator: {report.generator or '-'}")
     for row in [("measure", "median", "goal", ""), tuple("-" * w for w in widths), *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def record(report: Report, results: Results) -> None:
+    """The table's figures, each beside the baseline measured in the same run (bench/_results.py)."""
+    if report.http:
+        ours, bare = report.http["qconnect-local"], report.http["bare ASGI"]
+        for label, key, unit in (
+            ("req/s", "rps", "req/s"),
+            ("p50", "p50_ms", "ms"),
+            ("p99", "p99_ms", "ms"),
+            ("server CPU per request", "cpu_us_per_request", "µs"),
+            ("non-200 and socket errors", "errors", "count"),
+        ):
+            results.add(f"HTTP GetKnowledgeBase {label}", ours[key], unit, f"bare ASGI {label}", bare[key])
+    if report.mock:
+        mock = report.mock
+        results.add(
+            "mock GetKnowledgeBase calls/s",
+            mock["mock_calls_per_s"],
+            "calls/s",
+            "boto3 floor calls/s",
+            mock["floor_calls_per_s"],
+        )
+        results.add("our code per mock call", mock["ours_us_per_call"], "µs")
+        results.add("our code per mock call, CPU time", mock["ours_cpu_us_per_call"], "µs")
+    if report.startup:
+        results.add(
+            "start-up to first health 200",
+            report.startup["median_s"],
+            "s",
+            "dependencies' import floor",
+            report.startup["import_floor_median_s"],
+        )
 
 
 def main() -> None:
@@ -550,16 +575,11 @@ def main() -> None:
         default="auto",
         help="HTTP load generator: wrk when on PATH (auto), else the built-in one",
     )
-    parser.add_argument("--json", type=Path, help="also write the figures here")
+    add_json_argument(parser)
     args = parser.parse_args()
     parts = args.only or ["http", "mock", "startup"]
     report = Report()
-    load_before = load_average()
-    print(
-        f"qconnect-local benchmark ({'quick' if args.quick else 'full'}), python {sys.version.split()[0]}, "
-        f"{load_before}",
-        flush=True,
-    )
+    results = Results("bench_api", f"({'quick' if args.quick else 'full'}), python {sys.version.split()[0]}")
     if "http" in parts:
         print("HTTP GetKnowledgeBase vs bare ASGI app:", flush=True)
         bench_http(
@@ -575,11 +595,9 @@ def main() -> None:
     if "startup" in parts:
         print("start-up:", flush=True)
         bench_startup(report, runs=3 if args.quick else 7)
-    report.load_average = f"before: {load_before}; after: {load_average()}"
     print_table(report)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")
+    record(report, results)
+    results.finish(args.json)
 
 
 if __name__ == "__main__":

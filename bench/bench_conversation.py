@@ -54,7 +54,7 @@ from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _machine import load_average
+from _results import Results, add_json_argument
 from bench_guardrails import CONFIG as EVERY_POLICY
 from bench_retrieval import TOPICS
 from qconnect_local.config import Settings
@@ -410,8 +410,9 @@ def main() -> None:
     parser.add_argument("--contents", type=int, default=5000)
     parser.add_argument("--turns", type=int, default=200, help="hits, and as many misses, per phase")
     parser.add_argument("--warmup", type=int, default=10)
+    add_json_argument(parser)
     args = parser.parse_args()
-    print(f"bench_conversation: {load_average()}", flush=True)
+    results = Results("bench_conversation")
     print(f"  {args.contents} contents, {args.turns} hit + {args.turns} miss turns per phase", flush=True)
     with mock_qconnect(Settings(log_requests=False)) as mock:
         qc = boto3.client(
@@ -450,6 +451,20 @@ def main() -> None:
         print(f"conversations measured in {time.perf_counter() - started:.0f} s", flush=True)
         plain, guarded = runs["plain"][0], runs["guarded"][0]
         report(plain, guarded)
+    results.add(f"build {args.contents:,} contents to ACTIVE", built, "s")
+    for title, phase in (("", plain), ("guardrail every policy on, ", guarded)):
+        for kind, record, alone in (
+            ("hit", phase.hit, phase.pipeline_hit),
+            ("miss", phase.miss, phase.pipeline_miss),
+        ):
+            name = f"{title}SendMessage to final answer, {kind}"
+            results.add(f"{name} p50", record.p50_ms(), "ms", "GetSession p50", phase.baseline.p50_ms())
+            results.add(f"{name} p99", record.p99_ms(), "ms", "GetSession p99", phase.baseline.p99_ms())
+            results.add(
+                f"{name} CPU per turn", record.cpu_ms(), "ms", "GetSession CPU", phase.baseline.cpu_ms()
+            )
+            results.add(f"{title}pipeline alone, {kind} p50", alone.p50_ms(), "ms")
+    results.finish(args.json)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from _machine import load_average
+from _results import Results, add_json_argument
 from qconnect_local.store import schema
 from qconnect_local.testing.server import ServerProcess
 
@@ -135,7 +135,7 @@ def server_for(rows: int, folder: Path, size: int) -> ServerProcess:
     )
 
 
-def throughput(folder: Path, rows: int, rounds: int) -> None:
+def throughput(folder: Path, rows: int, rounds: int, results: Results) -> None:
     body = make_csv(rows)
     ours: list[float] = []
     floor: list[float] = []
@@ -149,9 +149,16 @@ def throughput(folder: Path, rows: int, rounds: int) -> None:
     print(f"  floor (csv + sqlite3.executemany) {statistics.median(floor):>10,.0f} rows/s")
     print(f"  qconnect-local end to end         {statistics.median(ours):>10,.0f} rows/s")
     print(f"  ratio {ratio:.0%} (goal >= 50 %)  {'MET' if ratio >= 0.5 else 'NOT MET'}", flush=True)
+    results.add(
+        f"import {rows:,} rows end to end",
+        statistics.median(ours),
+        "rows/s",
+        "floor: csv + sqlite3.executemany",
+        statistics.median(floor),
+    )
 
 
-def memory(folder: Path, rows: int) -> None:
+def memory(folder: Path, rows: int, results: Results) -> None:
     big = make_csv(rows)
     with server_for(rows, folder, len(big)) as server:
         assert server.process is not None
@@ -160,6 +167,8 @@ def memory(folder: Path, rows: int) -> None:
         peak = vm_hwm_mb(server.process.pid)
     print(f"peak server RSS importing {rows:,} rows ({len(big) / 1e6:.0f} MB file, {seconds:.1f} s):")
     print(f"  idle {idle:.0f} MB, peak {peak:.0f} MB (goal <= 256 MB)  {'MET' if peak <= 256 else 'NOT MET'}")
+    results.add(f"peak server RSS importing {rows:,} rows", peak, "MB", "idle server RSS", idle)
+    results.add(f"import {rows:,} rows, PUT to COMPLETE", seconds, "s")
 
 
 def main() -> int:
@@ -169,8 +178,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=["throughput", "memory"], help="run one part only")
+    add_json_argument(parser)
     args = parser.parse_args()
-    print(f"bench_import: {load_average()}", flush=True)
+    results = Results("bench_import")
     rows = 10_000 if args.quick else 100_000
     big_rows = 100_000 if args.quick else 1_000_000
     rounds = 1 if args.quick else args.rounds
@@ -178,9 +188,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         folder = Path(tmp)
         if args.only != "memory":
-            throughput(folder, rows, rounds)
+            throughput(folder, rows, rounds, results)
         if args.only != "throughput":
-            memory(folder, big_rows)
+            memory(folder, big_rows, results)
+    results.finish(args.json)
     return 0
 
 

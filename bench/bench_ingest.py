@@ -31,7 +31,7 @@ from typing import Any
 
 import boto3
 
-from _machine import load_average
+from _results import Results, add_json_argument
 from qconnect_local.config import Settings
 from qconnect_local.store import Store, passages
 from qconnect_local.testing.mock import mock_qconnect
@@ -102,7 +102,7 @@ def _floor_read(kind: str, data: bytes) -> str:
     return "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
 
 
-def ingestion(documents: int) -> None:
+def ingestion(documents: int, results: Results) -> None:
     rng = random.Random(7)
     docs = [
         (TYPES[i % 4], _document(TYPES[i % 4], " ".join(_zipf_words(rng, WORDS, 300)) + "."))
@@ -136,6 +136,14 @@ def ingestion(documents: int) -> None:
     print(f"  qconnect-local worker, to ACTIVE   {documents / wall:>10,.1f} documents/s")
     print(f"  ratio                              {ratio:>10.0%}")
     print(f"  CPU time per document              {cpu / documents * 1000:>10.2f} ms")
+    results.add(
+        f"ingest {documents:,} mixed documents to ACTIVE",
+        documents / wall,
+        "documents/s",
+        "floor: extraction libraries alone",
+        documents / floor_seconds,
+    )
+    results.add("ingestion CPU time per document", cpu / documents * 1000, "ms")
 
 
 def _active(store: Store) -> int:
@@ -156,7 +164,7 @@ _BARE = {
 }
 
 
-def queries(contents: int, count: int, database_url: str | None) -> None:
+def queries(contents: int, count: int, database_url: str | None, results: Results) -> None:
     from sqlalchemy import text as sql
 
     rng = random.Random(11)
@@ -196,9 +204,19 @@ def queries(contents: int, count: int, database_url: str | None) -> None:
     print(
         f"top-10 passage queries over {contents:,} contents ({store.dialect}), {count} queries of 1-3 words:"
     )
+    figures = {}
     for label, times in (("bare index query (no scope)", bare), ("search_passages", ours)):
         p50, p99 = statistics.median(times) * 1000, statistics.quantiles(times, n=100)[98] * 1000
         print(f"  {label:<28} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
+        figures[label] = (p50, p99)
+    for index, level in enumerate(("p50", "p99")):
+        results.add(
+            f"search_passages top 10 over {contents:,} contents ({store.dialect}) {level}",
+            figures["search_passages"][index],
+            "ms",
+            f"bare index query {level}",
+            figures["bare index query (no scope)"][index],
+        )
 
 
 def main(argv: Any = None) -> int:
@@ -209,15 +227,17 @@ def main(argv: Any = None) -> int:
     parser.add_argument(
         "--postgres", action="store_true", help="run the queries on a fresh PostgreSQL database too"
     )
+    add_json_argument(parser)
     args = parser.parse_args(argv)
-    print(f"bench_ingest: {load_average()}", flush=True)
-    ingestion(args.documents)
-    queries(args.contents, args.queries, None)
+    results = Results("bench_ingest")
+    ingestion(args.documents, results)
+    queries(args.contents, args.queries, None, results)
     if args.postgres:
         from qconnect_local.testing.postgres import temporary_database
 
         with temporary_database("qconnect_bench") as url:
-            queries(args.contents, args.queries, url)
+            queries(args.contents, args.queries, url, results)
+    results.finish(args.json)
     return 0
 
 

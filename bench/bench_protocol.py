@@ -19,7 +19,7 @@ from typing import Any
 from botocore.serialize import create_serializer
 from botocore.utils import percent_encode_sequence
 
-from _machine import load_average
+from _results import Results, add_json_argument
 from qconnect_local.protocol.http import Request
 from qconnect_local.protocol.parser import parse_input
 from qconnect_local.protocol.router import default_router
@@ -131,12 +131,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iterations", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=5)
+    add_json_argument(parser)
     args = parser.parse_args()
-    print(f"bench_protocol: {load_average()}", flush=True)
+    results = Results("bench_protocol")
     for label, call in _cases().items():
         call()  # compile whatever is compiled on first use
         figures = [_time(call, args.iterations) for _ in range(args.rounds)]
         print(f"{label:38s} {statistics.median(figures):8.2f} us")
+        results.add(f"{label}, CPU per call", statistics.median(figures), "µs")
+    results.finish(args.json)
 
 
 if __name__ == "__main__":

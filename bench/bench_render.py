@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _machine import load_average
+from _results import Results, add_json_argument
 from qconnect_local.engine.template_render import render_content
 
 ATTRIBUTES: dict[str, Any] = {
@@ -138,8 +138,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--iterations", type=int, default=2_000)
+    add_json_argument(parser)
     args = parser.parse_args()
-    print(f"bench_render: {load_average()}", flush=True)
+    results = Results("bench_render")
     content = email()
     mail = content["email"]
     size = len(mail["body"]["html"]["content"]) + len(mail["body"]["plainText"]["content"])
@@ -151,6 +152,14 @@ def main() -> None:
     print(f"{'render_content p50':24} {render_us:>9.1f} µs")
     print(f"{'str.replace floor p50':24} {floor_us:>9.1f} µs")
     print(f"{'ratio':24} {render_us / floor_us:>9.1f} x")
+    results.add(
+        f"render_content, {size:,}-character email, 50 placeholders",
+        render_us,
+        "µs",
+        "floor: str.replace of the placeholders",
+        floor_us,
+    )
+    results.finish(args.json)
 
 
 if __name__ == "__main__":

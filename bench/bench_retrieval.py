@@ -52,11 +52,9 @@ import resource
 import selectors
 import socket
 import statistics
-import sys
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -64,7 +62,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from _machine import load_average
+from _machine import process_cpu_seconds
+from _results import Results, add_json_argument
 from qconnect_local.engine.retrieval import STOP_WORDS
 from qconnect_local.testing.server import ServerProcess
 
@@ -124,9 +123,11 @@ TOPICS = (
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process so far (Linux /proc: this benchmark needs it)."""
+    seconds = process_cpu_seconds(pid)
+    if seconds is None:
+        raise RuntimeError(f"no CPU time for process {pid}: /proc/<pid>/stat is needed")
+    return seconds
 
 
 def proc_status(pid: int) -> dict[str, Any]:
@@ -185,22 +186,19 @@ def timed(pid: int, record: Timed, call: Callable[[], Any]) -> Any:
 
 
 class StderrDrain:
-    """Read the server's stderr all along (ServerProcess pipes it): a full pipe would stall the
-    server's logging, and its last lines and error count are findings."""
+    """The server's stderr so far (ServerProcess keeps it in a file, never a pipe that fills): its
+    line count and last lines are findings."""
 
     def __init__(self, server: ServerProcess) -> None:
-        assert server.process is not None and server.process.stderr is not None
-        self.lines: deque[str] = deque(maxlen=40)
-        self.count = 0
-        self._stream = server.process.stderr
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._server = server
 
-    def _run(self) -> None:
-        with contextlib.suppress(ValueError, OSError):  # closed when the server stops
-            for raw in iter(self._stream.readline, b""):
-                self.count += 1
-                self.lines.append(raw.decode(errors="replace").rstrip())
+    @property
+    def count(self) -> int:
+        return len(self._server.log_text().splitlines())
+
+    @property
+    def lines(self) -> list[str]:
+        return self._server.log_text().splitlines()[-40:]
 
 
 # ---------------------------------------------------------------- the corpus
@@ -673,7 +671,7 @@ def served(postgres: bool, contents: int) -> Iterator[tuple[ServerProcess, str]]
 
 
 def print_table(report: dict[str, Any]) -> None:
-    print(f"\nsummary ({report['store']}, {report['contents']:,} contents; {report['load_average']}):")
+    print(f"\nsummary ({report['store']}, {report['contents']:,} contents):")
     rows: list[tuple[str, ...]] = [("measure", "p50", "p99", "ratio to baseline p50 / p99", "server CPU/op")]
     if "queries" in report:
         q = report["queries"]
@@ -781,16 +779,14 @@ def main(argv: Any = None) -> int:
     parser.add_argument(
         "--postgres", action="store_true", help="a fresh PostgreSQL database instead of SQLite"
     )
-    parser.add_argument("--json", type=Path, help="also write the figures here")
+    add_json_argument(parser)
     args = parser.parse_args(argv)
     parts = args.only or ["queries", "wakeup", "parked"]
     levels = sorted({int(n) for n in args.waiters.split(",")})
     soft, hard = raise_open_files(max(levels) + 256)  # the server inherits this limit
     report: dict[str, Any] = {"contents": args.contents, "bench_open_files_limit": [soft, hard]}
-    load_before = load_average()
-    print(
-        f"bench_retrieval, python {sys.version.split()[0]}, {load_before}, open files limit {soft}/{hard}",
-        flush=True,
+    results = Results(
+        "bench_retrieval", f"({'postgresql' if args.postgres else 'sqlite'}), open files limit {soft}/{hard}"
     )
     with served(args.postgres, args.contents) as (server, store):
         assert server.process is not None
@@ -830,16 +826,62 @@ def main(argv: Any = None) -> int:
             )
         report["server_stderr_lines"] = drain.count
         report["server_stderr_tail"] = list(drain.lines)
-    report["load_average"] = f"before: {load_before}; after: {load_average()}"
     print_table(report)
     if drain.count:
         print(f"\nserver stderr: {drain.count} lines; the last ones:")
         for line in list(drain.lines)[-10:]:
             print(f"  {line}")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    record(report, results)
+    results.finish(args.json)
     return 0
+
+
+def record(report: dict[str, Any], results: Results) -> None:
+    """The summary's figures beside their baselines (bench/_results.py)."""
+    store = report["store"]
+    if "load" in report:
+        results.add(
+            f"load {report['contents']:,} contents to ACTIVE ({store})", report["load"]["active_s"], "s"
+        )
+    queries = report.get("queries", {})
+    base = queries.get("GetAssistant")
+    for name, f in queries.items():
+        if name == "GetAssistant" or base is None:
+            continue
+        for level in ("p50", "p99"):
+            results.add(
+                f"{name} {level} ({store})",
+                f[f"{level}_ms"],
+                "ms",
+                f"GetAssistant {level}",
+                base[f"{level}_ms"],
+            )
+        results.add(
+            f"{name} server CPU per call ({store})", f["cpu_ms"], "ms", "GetAssistant", base["cpu_ms"]
+        )
+    if "wakeup" in report:
+        w = report["wakeup"]
+        for level in ("p50", "p99"):
+            results.add(
+                f"long-poll wake-up {level}, POST start to answer ({store})",
+                w[f"wake_{level}_ms"],
+                "ms",
+                f"transcript POST alone {level}",
+                w[f"post_{level}_ms"],
+            )
+    parked = report.get("parked", [])
+    if parked:
+        first = parked[0]
+        for row in parked:
+            results.add(
+                f"GetAssistant p99, {row['waiters']:,} long polls parked ({store})",
+                row["p99_ms"],
+                "ms",
+                *((f"{first['waiters']:,} parked", first["p99_ms"]) if row is not first else ()),
+            )
+        results.add(
+            f"parked long-poll levels that went wrong ({store})", sum(not _clean(r) for r in parked), "count"
+        )
 
 
 if __name__ == "__main__":

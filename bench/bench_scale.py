@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 from sqlalchemy.engine import make_url
 
-from _machine import load_average
+from _results import Results, add_json_argument
 from bench_api import ACCOUNT, REGION, LoadResult, run_builtin, run_wrk, wrk_available
 from bench_import import import_once, make_csv
 from qconnect_local.testing.postgres import temporary_database
@@ -51,10 +51,13 @@ def load_spread(load: Load, urls: list[str], connections: int, seconds: float) -
         p50_ms=max(r.p50_ms for r in results),
         p99_ms=max(r.p99_ms for r in results),
         errors=sum(r.errors for r in results),
+        requests=sum(r.requests for r in results),
     )
 
 
-def replicas(database: str, load: Load, rounds: int, seconds: float, connections: int) -> float:
+def replicas(
+    database: str, load: Load, rounds: int, seconds: float, connections: int, results: Results
+) -> float:
     servers = [ServerProcess("--no-worker", "--database-url", database) for _ in range(2)]
     for server in servers:
         server.start()
@@ -97,6 +100,13 @@ def replicas(database: str, load: Load, rounds: int, seconds: float, connections
     print(f"  two replicas {statistics.median(two):8.0f} req/s")
     verdict = "MET" if ratio >= GOAL_REPLICA_RATIO else "NOT MET"
     print(f"  ratio {ratio:.2f}x (goal >= {GOAL_REPLICA_RATIO}x)  {verdict}")
+    results.add(
+        f"GetImportJob, two replicas, {connections} connections",
+        statistics.median(two),
+        "req/s",
+        "one replica",
+        statistics.median(one),
+    )
     return ratio
 
 
@@ -130,7 +140,7 @@ def copy_floor(database: str, body: bytes) -> float:
     return (body.count(b"\n") - 1) / elapsed
 
 
-def imports(database: str, rows: int, rounds: int) -> float:
+def imports(database: str, rows: int, rounds: int, results: Results) -> float:
     body = make_csv(rows)
     common = ("--database-url", database, "--quick-response-quota", str(rows * 2))
     server = ServerProcess("--no-worker", *common, "--max-upload-bytes", str(len(body) + 1)).start()
@@ -153,6 +163,13 @@ def imports(database: str, rows: int, rounds: int) -> float:
     print(f"  floor (csv + COPY)                {statistics.median(floor):>10,.0f} rows/s")
     print(f"  qconnect-local (replica + worker) {statistics.median(ours):>10,.0f} rows/s")
     print(f"  ratio {ratio:.0%} (goal >= 50 %)  {'MET' if ratio >= GOAL_IMPORT_RATIO else 'NOT MET'}")
+    results.add(
+        f"import {rows:,} rows on PostgreSQL (replica + worker)",
+        statistics.median(ours),
+        "rows/s",
+        "floor: csv + COPY",
+        statistics.median(floor),
+    )
     return ratio
 
 
@@ -164,21 +181,22 @@ def main() -> int:
     parser.add_argument("--only", choices=["replicas", "import"], help="run one part only")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--generator", choices=["auto", "wrk", "builtin"], default="auto")
+    add_json_argument(parser)
     args = parser.parse_args()
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and wrk_available())
     load: Load = run_wrk if use_wrk else run_builtin
-    print(
-        f"qconnect-local scale-out benchmark ({'quick' if args.quick else 'full'}), {load_average()}, "
-        f"generator {'wrk -t2' if use_wrk else 'built-in'}",
-        flush=True,
+    results = Results(
+        "bench_scale",
+        f"({'quick' if args.quick else 'full'}), generator {'wrk -t2' if use_wrk else 'built-in'}",
     )
     with temporary_database("qconnect_bench") as database:
         if args.only != "import":
             replicas(database, load, rounds=1 if args.quick else 3, seconds=3 if args.quick else 10,
-                     connections=args.connections)  # fmt: skip
+                     connections=args.connections, results=results)  # fmt: skip
         if args.only != "replicas":
-            imports(database, rows=5_000 if args.quick else 50_000, rounds=1 if args.quick else 3)
-    print(f"after: {load_average()}")
+            imports(database, rows=5_000 if args.quick else 50_000, rounds=1 if args.quick else 3,
+                    results=results)  # fmt: skip
+    results.finish(args.json)
     return 0
 
 

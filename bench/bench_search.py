@@ -16,7 +16,7 @@ from typing import Any
 
 import boto3
 
-from _machine import load_average
+from _results import Results, add_json_argument
 from qconnect_local.config import Settings
 from qconnect_local.service import quick_responses
 from qconnect_local.testing.mock import mock_qconnect
@@ -109,8 +109,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--page-size", type=int, default=25)
+    add_json_argument(parser)
     args = parser.parse_args()
-    print(f"bench_search: {load_average()}", flush=True)
+    results = Results("bench_search")
     rng = random.Random(7)
     settings = Settings(quick_response_quota=args.rows, run_worker=False)
     with mock_qconnect(settings) as mock:
@@ -131,7 +132,9 @@ def main() -> None:
                     now=mock.runtime.clock.now(),
                     modified_by=quick_responses.modified_by("123456789012"),
                 )
-        print(f"loaded {args.rows} quick responses in {time.perf_counter() - started:.1f} s")
+        loaded = time.perf_counter() - started
+        print(f"loaded {args.rows} quick responses in {loaded:.1f} s")
+        results.add(f"load {args.rows:,} quick responses (insert_many)", loaded, "s")
         print(f"{'search':34} {'results':>8} {'p50 ms':>8} {'p99 ms':>8}")
         for label, expression in SEARCHES.items():
             samples = []
@@ -145,6 +148,9 @@ def main() -> None:
                 found = len(page["results"])
             p50, p99 = _percentile(samples, 0.5), _percentile(samples, 0.99)
             print(f"{label:34} {found:>8} {p50:>8.1f} {p99:>8.1f}")
+            results.add(f"SearchQuickResponses p50, {label}", p50, "ms")
+            results.add(f"SearchQuickResponses p99, {label}", p99, "ms")
+    results.finish(args.json)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import boto3
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _machine import load_average
+from _results import Results, add_json_argument
 from bench_render import ATTRIBUTES, _floor, email
 from qconnect_local.config import Settings
 from qconnect_local.testing import mock_qconnect
@@ -50,15 +50,16 @@ def timed(call: Callable[[], object], calls: int) -> tuple[float, float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.9)], cpu
 
 
-def line(label: str, figures: tuple[float, float, float]) -> None:
+def line(label: str, figures: tuple[float, float, float]) -> tuple[float, float, float]:
     p50, p90, cpu = figures
     print(f"  {label:<44} p50 {p50:>9,.0f} µs   p90 {p90:>9,.0f} µs   CPU {cpu:>9,.0f} µs/call")
+    return figures
 
 
-def populate(qc: Any, kb_id: str) -> None:
-    """200 SMS templates with 20 versions each (the language changes between versions)."""
+def populate(qc: Any, kb_id: str, templates: int, versions: int) -> None:
+    """`templates` SMS templates with `versions` versions each (the language changes between versions)."""
     languages = ["en_US", "de_DE", "fr_FR", "es_ES"]
-    for i in range(TEMPLATES):
+    for i in range(templates):
         template_id = qc.create_message_template(
             knowledgeBaseId=kb_id,
             name=f"notice {i} order update" if i % 10 == 0 else f"notice {i}",
@@ -66,21 +67,28 @@ def populate(qc: Any, kb_id: str) -> None:
             channelSubtype="SMS",
             content={"sms": {"body": {"plainText": {"content": f"Order {i}: {{{{Attributes.Custom.id}}}}"}}}},
         )["messageTemplate"]["messageTemplateId"]
-        for v in range(VERSIONS):
+        for v in range(versions):
             qc.update_message_template(
                 knowledgeBaseId=kb_id, messageTemplateId=template_id, language=languages[v % len(languages)]
             )
             qc.create_message_template_version(knowledgeBaseId=kb_id, messageTemplateId=template_id)
         qc.activate_message_template(
-            knowledgeBaseId=kb_id, messageTemplateId=template_id, versionNumber=VERSIONS
+            knowledgeBaseId=kb_id, messageTemplateId=template_id, versionNumber=versions
         )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"20 templates x 3 versions (not {TEMPLATES} x {VERSIONS}): a smoke run",
+    )
+    add_json_argument(parser)
     args = parser.parse_args()
-    print(f"bench_templates: {load_average()}", flush=True)
+    templates, versions = (20, 3) if args.quick else (TEMPLATES, VERSIONS)
+    results = Results("bench_templates")
     with mock_qconnect(Settings(log_requests=False)):
         qc = boto3.client(
             "qconnect", region_name="us-east-1", aws_access_key_id="123456789012", aws_secret_access_key="x"
@@ -100,9 +108,9 @@ def main() -> None:
 
         floor = _floor(content)
         print("RenderMessageTemplate, 10 kB email with 50 placeholders:")
-        line("RenderMessageTemplate (boto3, in process)", timed(render, args.calls))
-        line("floor: str.replace of the same placeholders", timed(floor, args.calls * 10))
-        line(
+        rendered = line("RenderMessageTemplate (boto3, in process)", timed(render, args.calls))
+        replaced = line("floor: str.replace of the same placeholders", timed(floor, args.calls * 10))
+        get_kb = line(
             "floor: GetKnowledgeBase (boto3, in process)",
             timed(lambda: qc.get_knowledge_base(knowledgeBaseId=kb_id), args.calls),
         )
@@ -111,8 +119,8 @@ def main() -> None:
         search_kb = qc.create_knowledge_base(name="many", knowledgeBaseType="MESSAGE_TEMPLATES")[
             "knowledgeBase"
         ]["knowledgeBaseId"]
-        populate(qc, search_kb)
-        print(f"SearchMessageTemplates, {TEMPLATES} templates x {VERSIONS} versions "
+        populate(qc, search_kb, templates, versions)
+        print(f"SearchMessageTemplates, {templates} templates x {versions} versions "
               f"(built in {time.perf_counter() - started:.0f} s):")  # fmt: skip
         qualifier = {"name": "qualifier", "values": ["$LATEST", "$ACTIVE_VERSION"], "operator": "EQUALS"}
         query = {
@@ -120,24 +128,38 @@ def main() -> None:
             "filters": [qualifier],
         }
         ordered = {"filters": [qualifier], "orderOnField": {"name": "name"}}
-        line(
+        named = line(
             "name query, $LATEST + $ACTIVE_VERSION",
             timed(
                 lambda: qc.search_message_templates(knowledgeBaseId=search_kb, searchExpression=query),
                 args.calls,
             ),
         )
-        line(
+        ordered_only = line(
             "no query, ordered by name (first 100 of 400)",
             timed(
                 lambda: qc.search_message_templates(knowledgeBaseId=search_kb, searchExpression=ordered),
                 args.calls,
             ),
         )
-        line(
+        listed = line(
             "floor: ListMessageTemplates (first 100)",
             timed(lambda: qc.list_message_templates(knowledgeBaseId=search_kb), args.calls),
         )
+    results.add(
+        "RenderMessageTemplate p50, 10 kB email", rendered[0], "µs", "GetKnowledgeBase p50", get_kb[0]
+    )
+    results.add("RenderMessageTemplate CPU per call", rendered[2], "µs", "GetKnowledgeBase CPU", get_kb[2])
+    results.add("str.replace floor of the same email", replaced[0], "µs")
+    for label, figures in (("name query", named), ("no query, ordered by name", ordered_only)):
+        results.add(
+            f"SearchMessageTemplates p50, {label}",
+            figures[0] / 1000,
+            "ms",
+            "ListMessageTemplates p50",
+            listed[0] / 1000,
+        )
+    results.finish(args.json)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from _machine import load_average
+from _results import Results, add_json_argument
 from qconnect_local.testing.server import ServerProcess
 
 
@@ -129,8 +129,9 @@ def main() -> int:
     parser.add_argument("--quota", type=int, default=None, help="quick responses per knowledge base")
     parser.add_argument("--interval", type=float, default=0.02, help="pause between a writer's calls")
     parser.add_argument("--baseline-seconds", type=float, default=10.0)
+    add_json_argument(parser)
     args = parser.parse_args()
-    print(f"bench_write_wait: {load_average()}", flush=True)
+    results = Results("bench_write_wait")
 
     body = make_csv(args.rows)
     flags = ["--max-upload-bytes", str(len(body) + 1)]
@@ -205,7 +206,32 @@ def main() -> int:
         f"  goal: no 5xx or 409, max <= 2 s: {'MET' if met else 'NOT MET'} "
         f"(max {worst:.2f} s, {failures} failed)"
     )
+    both = same_kb + other_kb
+    for label, pick in (("p50", statistics.median), ("p99", _p99), ("max", max)):
+        results.add(
+            f"CreateQuickResponse {label} during a {args.rows:,}-row import",
+            _ms(both, pick),
+            "ms",
+            f"no import {label}",
+            _ms(baseline, pick),
+        )
+    results.add("DeleteQuickResponse p99 during the import", _ms(deletes, _p99), "ms",
+                "no import p99", _ms(baseline_deletes, _p99))  # fmt: skip
+    results.add("writes failed during the import (5xx, 409)", failures, "count")
+    results.add(f"import {args.rows:,} rows, StartImportJob to {status}", ended - started, "s")
+    results.finish(args.json)
     return 0
+
+
+def _p99(seconds: list[float]) -> float:
+    ordered = sorted(seconds)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def _ms(calls: list[tuple[float, float, str | None]], pick: Any) -> float | None:
+    """`pick` (median, p99, max) of the calls' seconds, in milliseconds; None without calls."""
+    seconds = [s for _start, s, _code in calls]
+    return pick(seconds) * 1000 if seconds else None
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from _machine import load_average
+from _results import Results, add_json_argument
 from qconnect_local.testing.server import ServerProcess
 
 Latencies = dict[str, list[float]]
@@ -153,8 +153,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rate", type=float, default=10.0)
+    add_json_argument(parser)
     args = parser.parse_args()
-    print(f"soak: {load_average()}", flush=True)
+    results = Results("soak")
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp, ServerProcess(data_dir=Path(tmp)) as server:
         assert server.process is not None
         pid = server.process.pid
@@ -198,6 +199,13 @@ def main() -> int:
     )
     growth = (final - warm) / warm
     print(f"RSS after warm-up {warm:.0f} MB, at the end {final:.0f} MB: growth {growth:+.1%} (goal < 10 %)")
+    results.add(f"requests in {args.seconds:.0f} s", total, "count")
+    results.add("errors", len(errors), "count")
+    for name in sorted(latencies):
+        results.add(f"{name} p50", statistics.median(latencies[name]), "ms")
+        results.add(f"{name} p99", percentile(latencies[name], 0.99), "ms")
+    results.add("server RSS at the end", final, "MB", "after warm-up", warm)
+    results.finish(args.json)
     return 0 if not errors else 1
 
 

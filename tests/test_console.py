@@ -7,7 +7,6 @@ import urllib.request
 from typing import Any
 
 from browser import Console
-
 from qconnect_local.testing.server import ServerProcess
 
 
