@@ -192,21 +192,18 @@ def insert_many(
     The caller has checked uniqueness (`existing_names_and_shortcuts`) and the quota (`count`);
     a clash that slips through fails the transaction on the table's unique constraints.
     """
-    rows = [
-        {
-            "id": str(uuid.uuid4()),
-            "account": account,
-            "region": region,
-            "knowledge_base_id": kb_id,
-            **_columns(item),
-            "status": CREATED,
-            "last_modified_by": modified_by,
-            "import_job_id": import_job_id,
-            "created_at": now,
-            "modified_at": now,
-        }
-        for item in items
-    ]
+    # Tuples straight from the members (the columns `_columns` derives), not dicts per row.
+    shared = {
+        "account": account,
+        "region": region,
+        "knowledge_base_id": kb_id,
+        "status": CREATED,
+        "last_modified_by": modified_by,
+        "import_job_id": import_job_id,
+        "created_at": now,
+        "modified_at": now,
+    }
+    rows = qr_store.bound_rows(conn.dialect, items, shared=shared, default_content_type=PLAIN)
     if rows:
         qr_store.insert(conn, rows)
     return len(rows)

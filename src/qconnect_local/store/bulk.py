@@ -52,6 +52,35 @@ class BulkInsert:
             self._compiled[dialect.name] = found
         return found
 
+    def processor(self, dialect: Dialect, column: str) -> Processor | None:
+        """What `column`'s type makes of a value for `dialect` (None: the value as it is)."""
+        processor: Processor | None = self.table.c[column].type._cached_bind_processor(dialect)
+        return processor
+
+    def run_bound(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows already bound: each a tuple in `columns` order of values as the columns'
+        bind processors make them (`processor`), in `conn`'s transaction, on the DBAPI cursor.
+        No dict per row, no processing per value: an import builds its tuples directly."""
+        if not rows:
+            return
+        sql, positional, _ = self._for(conn.dialect)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if conn.dialect.name == "postgresql":
+                quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in self.columns)
+                with cursor.copy(f"COPY {self.table.name} ({quoted}) FROM STDIN") as copy:
+                    for values in rows:
+                        copy.write_row(values)
+            elif positional is None:
+                cursor.executemany(sql, [dict(zip(self.columns, values, strict=True)) for values in rows])
+            elif positional == self.columns:
+                cursor.executemany(sql, rows)
+            else:
+                at = [self.columns.index(c) for c in positional]
+                cursor.executemany(sql, [[values[i] for i in at] for values in rows])
+        finally:
+            cursor.close()
+
     def run(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
         """Insert `rows` (column name -> native value; missing columns are NULL) in `conn`'s transaction."""
         if not rows:

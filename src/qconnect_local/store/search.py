@@ -15,7 +15,9 @@
   `install_sqlite_index`), which builds an index missing from an older database from its
   rows. A search reads only the rows that match its words, so its cost grows with the
   matches (BM25 is computed for each), not with the table: `bench/bench_search.py` measures
-  it over 100,000 rows. The vocabulary is only ever added to: a word no longer in any row
+  it over 100,000 rows. A search in relevance order asks the index itself for its best rows
+  (`FtsIndex.top`: BM25 and the limit in the one index query), so only those are joined to
+  their rows. The vocabulary is only ever added to: a word no longer in any row
   costs a fuzzy lookup a spelling that matches nothing, never a wrong result.
 - PostgreSQL: `PgIndex`, the database's own full-text search: a GIN index per column on
   `to_tsvector('simple', qconnect_fold(column))` (`qconnect_fold`: lower case, accents
@@ -44,6 +46,7 @@ Matching rules (what `FtsIndex` implements):
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -118,6 +121,25 @@ def words(value: str) -> list[str]:
         # Lower case again: a compatibility decomposition may give capitals (U+1D63C -> A).
         folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
     return WORD.findall(folded)
+
+
+_ASCII_WORD = re.compile("[a-z0-9]+")  # WORD on lower-case ASCII text
+
+
+def words_of(texts: Iterable[str | None]) -> set[str]:
+    """The distinct words of all `texts`, as `words` finds them: ASCII texts in one pass over
+    them all (a space between two texts is no word's), any other text one by one."""
+    found: set[str] = set()
+    plain: list[str] = []
+    for value in texts:
+        if value:
+            if value.isascii():
+                plain.append(value)
+            else:
+                found.update(words(value))
+    if plain:
+        found.update(_ASCII_WORD.findall(" ".join(plain).lower()))
+    return found
 
 
 def list_text(values: Sequence[str] | None) -> str | None:
@@ -210,9 +232,11 @@ def _driven_by_sqlite(join: _DrivenBy, compiler: Any, **kw: Any) -> str:
 class FtsIndex:
     _fts = table(FTS, column("rowid"))
 
-    def matching(
-        self, conn: Connection, queries: Sequence[TextQuery]
-    ) -> tuple[FromClause, ColumnElement[float]] | None:
+    # The index ranks by itself (`top`): SearchQuickResponses asks it for the best rows first.
+    ranks_itself: bool = True
+
+    def _expression(self, conn: Connection, queries: Sequence[TextQuery]) -> tuple[str, list[float]] | None:
+        """The MATCH expression of `queries` and BM25's column weights; None if nothing can match."""
         weights = dict.fromkeys(COLUMNS, 0.0)
         clauses: list[str] = []
         for query in queries:
@@ -222,15 +246,39 @@ class FtsIndex:
                 weights[query.column] = max(weights[query.column], query.weight)
         if not clauses:
             return None
+        return " OR ".join(clauses), [weights[c] for c in COLUMNS]
+
+    def matching(
+        self, conn: Connection, queries: Sequence[TextQuery]
+    ) -> tuple[FromClause, ColumnElement[float]] | None:
+        found = self._expression(conn, queries)
+        if found is None:
+            return None
+        expression, weights = found
         fts: ColumnElement[Any] = literal_column(FTS)
-        score = -func.bm25(fts, *(weights[c] for c in COLUMNS))
+        score = -func.bm25(fts, *weights)
         matched = (
             select(self._fts.c.rowid.label("seq"), score.label("score"))
-            .where(fts.op("MATCH")(" OR ".join(clauses)))
+            .where(fts.op("MATCH")(expression))
             .subquery("matched")
         )
         qr = schema.quick_responses
         return _DrivenBy(matched, qr, matched.c.seq == qr.c.seq), matched.c.score
+
+    def top(self, conn: Connection, queries: Sequence[TextQuery], count: int) -> list[int] | None:
+        """The `seq`s of the `count` most relevant rows any query matches, in every knowledge base
+        (and staging area), most relevant first, ties oldest first: the order `matching` gives.
+        None when no query can match anything.
+
+        The limit is the index query's own: SQLite keeps the best `count` while BM25 is computed,
+        instead of joining every match to its row and sorting them all.
+        """
+        found = self._expression(conn, queries)
+        if found is None:
+            return None
+        expression, weights = found
+        rows = conn.exec_driver_sql(_TOP, (*weights, expression, count))
+        return [seq for seq, _score in rows]
 
     # The query language: how a term is written (exactly, or as a prefix) and the operators.
     ANY, ALL = " OR ", " AND "
@@ -284,15 +332,20 @@ class FtsIndex:
         self.add_terms(conn, texts)
 
     def add_terms(self, conn: Connection, texts: Iterable[str | None]) -> None:
-        found: set[str] = set()
-        for value in texts:
-            if value:
-                found.update(words(value))
+        found = words_of(texts)
         if found:
-            conn.exec_driver_sql(f"INSERT OR IGNORE INTO {TERMS}(term) VALUES (?)", [(t,) for t in found])
+            # In order: each insert lands next to the previous one in the vocabulary's B-tree.
+            conn.exec_driver_sql(
+                f"INSERT OR IGNORE INTO {TERMS}(term) VALUES (?)", [(t,) for t in sorted(found)]
+            )
 
 
 _column_list = ", ".join(COLUMNS)
+# BM25 ascending is relevance descending (FTS5's bm25() is the negated score).
+_TOP: Final = (
+    f"SELECT rowid, bm25({FTS}, ?, ?, ?, ?) AS score FROM {FTS} WHERE {FTS} MATCH ? "
+    "ORDER BY score, rowid LIMIT ?"
+)
 _new_values = ", ".join(f"new.{c}" for c in COLUMNS)
 _old_values = ", ".join(f"old.{c}" for c in COLUMNS)
 _INDEX_NEW_ROWS: Final = (
@@ -358,6 +411,7 @@ class PgIndex(FtsIndex):
     """Same query rules as FtsIndex (its fuzzy lookup included), answered by PostgreSQL."""
 
     ANY, ALL = " | ", " & "
+    ranks_itself = False
 
     @staticmethod
     def _term(term: str, prefix: bool = False) -> str:
@@ -383,10 +437,7 @@ class PgIndex(FtsIndex):
         self.add_terms(conn, texts)  # the GIN indexes follow the table by themselves
 
     def add_terms(self, conn: Connection, texts: Iterable[str | None]) -> None:
-        found: set[str] = set()
-        for value in texts:
-            if value:
-                found.update(words(value))
+        found = words_of(texts)
         if found:
             conn.execute(
                 text(

@@ -16,12 +16,14 @@ import csv
 import functools
 import io
 import re
+import sys
 import uuid
-from collections.abc import Callable, Collection, Generator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any, Final, Protocol
 
+import regex
 from botocore.model import Shape, StructureShape
 
 from qconnect_local.protocol.validator import Checker, checker
@@ -180,17 +182,18 @@ class _LineFeed:
         self._limit = limit
         self.record_chars = 0
 
-    def __iter__(self) -> _LineFeed:
-        return self
-
-    def __next__(self) -> str:
-        line = self._text.readline(self._limit - self.record_chars + 1)
-        if not line:
-            raise StopIteration
-        self.record_chars += len(line)
-        if self.record_chars > self._limit:
-            raise _RecordTooLarge
-        return line
+    def __iter__(self) -> Iterator[str]:
+        # A generator: csv asks for every line, and resuming one costs less than a method call.
+        readline = self._text.readline
+        limit = self._limit
+        while True:
+            line = readline(limit - self.record_chars + 1)
+            if not line:
+                return
+            self.record_chars += len(line)
+            if self.record_chars > limit:
+                raise _RecordTooLarge
+            yield line
 
 
 def _raise_field_size_limit() -> None:
@@ -353,6 +356,8 @@ def _rows(
     seen_keys: dict[int, int] = {}
     name_max = _max_length(_member("name"))
     key_max = _max_length(_member("shortcutKey"))
+    quick = _quick_parser(columns, context)
+    has_key = any(column.member == "shortcutKey" for column in columns)
     while True:
         line = reader.line_num + 1  # the record starts on the line after the previous record ended
         feed.record_chars = 0
@@ -370,6 +375,18 @@ def _rows(
             return
         if not any(cells):
             continue
+        params = quick(cells)
+        if params is not None:
+            # Every cell passed every check (so each is as the report would show it); only the
+            # file's own repeats are left to look for, as `_check_unique` does.
+            name_hash = hash(params["name"])
+            key = params.get("shortcutKey") if has_key else None
+            if name_hash not in seen_names and (key is None or hash(key) not in seen_keys):
+                seen_names[name_hash] = line
+                if key is not None:
+                    seen_keys[hash(key)] = line
+                yield ImportRow(line, tuple(cells), params, ())
+                continue
         row = _parse_row(line, cells, columns, context)
         errors = list(row.errors)
         _check_unique(row, "name", "Name", seen_names, name_max, errors)
@@ -427,6 +444,175 @@ def _check_unique(
         errors.append(f"{header}: '{value}' is already used on line {earlier}")
     elif max_length is None or len(value) <= max_length:
         seen[key] = row.line
+
+
+_SLOW: Final = object()  # a quick cell check's answer: the cell needs `_parse_row` to say why
+
+
+_MEMO_CELLS: Final = 256  # distinct cells remembered per column of few values (channels, ...)
+
+
+def _quick_cell(column: _Column, context: _Context) -> Callable[[str], Any]:
+    """The value of a non-empty cell of `column` that passes every check `_parse_row` makes, or
+    `_SLOW`: the same value `_parse_row` gives (it says why a `_SLOW` cell fails). Compiled once
+    per file; a model constraint is only tested where the member has one, and a column of few
+    values (language, channels, ...) remembers the cells it has seen."""
+    parse = _PARSERS[column.member]
+    shape = _member(column.member)
+    valid = _quick_valid(shape)
+    strip = not column.verbatim
+    marker = TEMPLATE_MARKER
+    invalid = _INVALID_UTF8.search
+
+    def checked(cell: str) -> Any:
+        if (
+            (not cell.isascii() and invalid(cell))
+            or marker in cell
+            or (strip and (cell[0].isspace() or cell[-1].isspace()))
+        ):
+            return _SLOW
+        value, errors = parse(cell, context)
+        if errors or value is None or (valid is not None and not valid(value)):
+            return _SLOW
+        return value
+
+    lengths = None
+    if parse is _text:
+        lengths = _string_lengths(shape)
+    elif parse is _content and isinstance(shape, StructureShape) and list(shape.members) == ["content"]:
+        lengths = _string_lengths(shape.members["content"])
+    if lengths is not None:
+        low, high = lengths
+        wrap = parse is _content
+
+        def text(cell: str) -> Any:
+            if (
+                (not cell.isascii() and invalid(cell))
+                or marker in cell
+                or (strip and (cell[0].isspace() or cell[-1].isspace()))
+                or not low <= len(cell) <= high
+            ):
+                return _SLOW
+            return {"content": cell} if wrap else cell
+
+        return text
+    if parse in (_text, _content):
+        return checked
+
+    memo: dict[str, Any] = {}
+
+    def remembered(cell: str) -> Any:
+        value = memo.get(cell, _SLOW)
+        if value is _SLOW:
+            value = checked(cell)
+            if value is _SLOW or isinstance(value, dict) or len(memo) >= _MEMO_CELLS:
+                return value
+            memo[cell] = tuple(value) if isinstance(value, list) else value
+        return list(value) if isinstance(value, tuple) else value  # a row's own list
+
+    return remembered
+
+
+def _quick_parser(
+    columns: tuple[_Column, ...], context: _Context
+) -> Callable[[list[str]], dict[str, Any] | None]:
+    """`cells` -> the row's parameters when every cell passes every check, else None (the row
+    then goes through `_parse_row`, which finds the same values and says what fails)."""
+    plan = tuple((column.member, column.required, _quick_cell(column, context)) for column in columns)
+    width = len(columns)
+
+    def quick(cells: list[str]) -> dict[str, Any] | None:
+        if len(cells) != width:
+            return None
+        params: dict[str, Any] = {}
+        for (member, required, value_of), cell in zip(plan, cells, strict=True):
+            if not cell:
+                if required:
+                    return None
+                continue
+            value = value_of(cell)
+            if value is _SLOW:
+                return None
+            params[member] = value
+        return params
+
+    return quick
+
+
+def _string_lengths(shape: Shape) -> tuple[int, int] | None:
+    """(min, max) of a string shape whose only constraints are lengths; None for any other."""
+    if shape.type_name != "string" or set(shape.metadata) - {"min", "max", "documentation", "sensitive"}:
+        return None
+    high = shape.metadata.get("max")
+    return int(shape.metadata.get("min", 0)), int(high) if high is not None else sys.maxsize
+
+
+def _quick_valid(shape: Shape) -> Callable[[Any], bool] | None:
+    """A test that `value` breaks none of `shape`'s constraints (exactly when the shared
+    validator finds nothing); None when the shape states none at all."""
+    meta = shape.metadata
+    if meta.get("document"):
+        return None
+    kind = shape.type_name
+    if kind == "string":
+        low, high = meta.get("min"), meta.get("max")
+        enum = frozenset(meta.get("enum") or ())
+        pattern = regex.compile(meta["pattern"]) if meta.get("pattern") else None
+        if low is None and high is None and not enum and pattern is None:
+            return None
+        least = 0 if low is None else int(low)
+        most = sys.maxsize if high is None else int(high)
+
+        def string(value: Any) -> bool:
+            return (
+                least <= len(value) <= most
+                and (not enum or value in enum)
+                and (pattern is None or pattern.search(value) is not None)
+            )
+
+        return string
+    if kind == "structure":
+        assert isinstance(shape, StructureShape)
+        required = tuple(shape.required_members)
+        union = bool(meta.get("union"))
+        children = tuple((name, _quick_valid(member)) for name, member in shape.members.items())
+
+        def structure(value: Any) -> bool:
+            if any(value.get(name) is None for name in required):
+                return False
+            present = 0
+            for name, child in children:
+                item = value.get(name)
+                if item is not None:
+                    present += 1
+                    if child is not None and not child(item):
+                        return False
+            return not union or present == 1
+
+        return structure
+    if kind == "list":
+        low, high = meta.get("min"), meta.get("max")
+        least = 0 if low is None else int(low)
+        most = sys.maxsize if high is None else int(high)
+        item_valid = _quick_valid(shape.member)
+
+        def listed(value: Any) -> bool:
+            return least <= len(value) <= most and all(
+                item is not None and (item_valid is None or item_valid(item)) for item in value
+            )
+
+        return listed
+    if kind == "boolean":
+        return None
+    # Maps, numbers and the rest: the validator itself (no column's member is one today).
+    check = checker(shape)
+    return lambda value: not _errors_of(check, value)
+
+
+def _errors_of(check: Checker, value: Any) -> list[str]:
+    errors: list[str] = []
+    check(value, "", errors)
+    return errors
 
 
 def _parse_row(line: int, cells: list[str], columns: tuple[_Column, ...], context: _Context) -> ImportRow:
