@@ -34,9 +34,8 @@ from qconnect_local.protocol.http import Request, Response
 from qconnect_local.protocol.router import default_router
 from qconnect_local.protocol.serializer import serialize_error
 from qconnect_local.runtime import Runtime
-from qconnect_local.server import blob_routes, console
-from qconnect_local.server.console import CONSOLE_PREFIX
-from qconnect_local.server.control import PREFIX, handle_control
+from qconnect_local.server import blob_routes
+from qconnect_local.server.control import CONSOLE_PREFIX, PREFIX, handle_control
 from qconnect_local.server.dispatch import handle_api, new_request_id
 from qconnect_local.server.request_log import Note, for_runtime
 from qconnect_local.service.context import Suspend
@@ -103,6 +102,9 @@ def route_once(
         response.body = b"".join(body) if body is not None else response.body
         return response
     if request.raw_path == CONSOLE_PREFIX or request.raw_path.startswith(CONSOLE_PREFIX + "/"):
+        # Imported on the first console request: its templates and pages cost start-up nothing.
+        from qconnect_local.server import console
+
         return console.dispatch(runtime, request, base_url(runtime, request.headers, scheme))
     if request.raw_path.startswith(PREFIX):
         return handle_control(runtime, request)

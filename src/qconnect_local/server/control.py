@@ -37,6 +37,7 @@ from qconnect_local.store import passages, scripted
 from qconnect_local.worker.claims import ALL_KNOBS, release_held
 
 PREFIX = "/_qconnect/"
+CONSOLE_PREFIX = PREFIX + "console"  # the web console's pages (server/console), not control endpoints
 
 ControlHandler = Callable[[Runtime, dict[str, Any]], tuple[int, dict[str, Any]]]
 

@@ -29,11 +29,11 @@ from qconnect_local.protocol.http import Request, Response
 from qconnect_local.protocol.validator import checker, raise_for_errors
 from qconnect_local.runtime import Runtime
 from qconnect_local.server.auth import is_account_id
+from qconnect_local.server.control import CONSOLE_PREFIX
 from qconnect_local.service import handlers
 from qconnect_local.service.context import Call
 from qconnect_local.spec import operation, service_model
 
-CONSOLE_PREFIX = "/_qconnect/console"
 HERE = Path(__file__).parent
 PAGE_SIZE = 50  # rows per page of any list: the API's pages, asked for with this maxResults
 SESSION_COOKIE = "qconnect_console"
