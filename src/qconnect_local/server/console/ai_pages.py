@@ -23,7 +23,7 @@ from qconnect_local.engine.prompt_templates import (
     parse_prompt,
 )
 from qconnect_local.protocol.errors import ServiceError
-from qconnect_local.server.console.framework import PAGE_SIZE, Crumb, Page, View, page
+from qconnect_local.server.console.framework import PAGE_SIZE, Crumb, Page, View, page, when
 from qconnect_local.service.conversation_pipeline import MAX_HISTORY, TRANSCRIPT_TURNS
 from qconnect_local.store import console_ai
 
@@ -47,13 +47,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return f"<{len(value)} bytes>"
     return value
-
-
-def when(value: Any) -> str | None:
-    """A timestamp as the console shows it."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
-    return None if value is None else str(value)
 
 
 def assistant_crumbs(view: View, assistant: dict[str, Any], *more: Crumb) -> list[Crumb]:

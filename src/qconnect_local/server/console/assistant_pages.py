@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 from qconnect_local.server.console import kb_pages
-from qconnect_local.server.console.framework import ConsoleError, Crumb, Page, View, page, redirect
+from qconnect_local.server.console.framework import ConsoleError, Crumb, Page, View, page, redirect, when
 from qconnect_local.service import recommendations
 from qconnect_local.service.context import Call
 from qconnect_local.store import console_sessions
@@ -42,21 +42,10 @@ MIN_BAR: Final = 4.0  # the narrowest bar, so that an instant span is still seen
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def when(value: Any) -> str | None:
-    """A time as the page shows it: ISO 8601 to the millisecond, UTC."""
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        value = datetime.fromtimestamp(value, UTC)
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return str(value)
-
-
 def plain(value: Any) -> Any:
     """A value for a JSON block: times as ISO text."""
     if isinstance(value, datetime):
-        return when(value)
+        return when(value, precise=True)
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -171,7 +160,9 @@ def assistant_detail(view: View) -> Page:
             "arn": s["sessionArn"],
             "name": names[s["sessionId"]].name if s["sessionId"] in names else s["sessionId"],
             "description": names[s["sessionId"]].description if s["sessionId"] in names else None,
-            "created": when(names[s["sessionId"]].created_at) if s["sessionId"] in names else None,
+            "created": when(names[s["sessionId"]].created_at, precise=True)
+            if s["sessionId"] in names
+            else None,
         }
         for s in sessions
     ]
@@ -183,7 +174,7 @@ def assistant_detail(view: View) -> Page:
         {
             "assistant": assistant,
             "assistant_id": assistant_id,
-            "modified": when(assistant.get("lastModifiedTime")),
+            "modified": when(assistant.get("lastModifiedTime"), precise=True),
             "kms_key": encryption.get("kmsKeyId"),
             "replica_keys": encryption.get("replicaKmsKeys") or [],
             "agents": _agent_links(view, assistant_id, assistant.get("aiAgentConfiguration")),
@@ -273,7 +264,11 @@ def _messages(
         for message in listed:
             value = message.get("value") or {}
             item = ShownMessage(
-                message["messageId"], message["participant"], when(message.get("timestamp")), "TEXT", None
+                message["messageId"],
+                message["participant"],
+                when(message.get("timestamp"), precise=True),
+                "TEXT",
+                None,
             )
             if "text" in value and value["text"] is not None:
                 text_value = value["text"]
@@ -343,7 +338,7 @@ def _recommendation(view: View, rec: console_sessions.Recommendation) -> dict[st
         "score": payload.get("relevanceScore"),
         "href": view.url("knowledge-bases", kb, "contents", content) if kb and content else None,
         "received": rec.received,
-        "when": when(rec.created_at),
+        "when": when(rec.created_at, precise=True),
         "payload": plain(payload),
     }
 
@@ -383,7 +378,7 @@ def session_detail(view: View) -> Page:
             "type": t.type,
             "source": t.source,
             "query": t.query_text,
-            "when": when(t.created_at),
+            "when": when(t.created_at, precise=True),
             "recommendations": [_recommendation(view, r) for r in t.recommendations],
         }
         for t in triggers
@@ -403,13 +398,13 @@ def session_detail(view: View) -> Page:
             "session": session,
             "session_id": session_id,
             "extras": extras,
-            "created": when(extras.created_at) if extras else None,
-            "modified": when(extras.modified_at) if extras else None,
+            "created": when(extras.created_at, precise=True) if extras else None,
+            "modified": when(extras.modified_at, precise=True) if extras else None,
             "agents": _agent_links(view, assistant_id, session.get("aiAgentConfiguration")),
             "orchestrators": _orchestrators(view, assistant_id, session.get("orchestratorConfigurationList")),
             "tag_filter": plain(session.get("tagFilter")),
             "turns": turns,
-            "turn_when": {t.seq: when(t.created_at) for t in turns},
+            "turn_when": {t.seq: when(t.created_at, precise=True) for t in turns},
             "earlier_turns": earlier,
             "queue": queue,
             "older_triggers": older,
@@ -506,7 +501,7 @@ def _span_message(message: dict[str, Any]) -> dict[str, Any]:
             values.append({"kind": "reasoning", "text": str((value["reasoning"] or {}).get("value", ""))})
     return {
         "participant": message.get("participant"),
-        "when": when(message.get("timestamp")),
+        "when": when(message.get("timestamp"), precise=True),
         "values": values,
     }
 
@@ -527,8 +522,8 @@ def _shown_span(view: View, assistant_id: str, row: SpanRow, t0: float, total: f
         duration_ms=round((end - start) * 1000, 1),
         bar_x=min(round((start - t0) / total * TRACK_WIDTH, 1), TRACK_WIDTH - MIN_BAR),
         bar_width=max(round((end - start) / total * TRACK_WIDTH, 1), MIN_BAR),
-        started=when(start),
-        ended=when(end),
+        started=when(start, precise=True),
+        ended=when(end, precise=True),
         attributes=attributes,
         raw=plain({"spanId": row.id, **payload}),
     )
@@ -649,7 +644,7 @@ def turn_spans(view: View) -> Page:
             "id": m.id,
             "participant": m.participant,
             "type": m.type,
-            "when": when(m.created_at),
+            "when": when(m.created_at, precise=True),
             "text": (m.value.get("text") or {}).get("value") if m.type == "TEXT" else None,
             "document": plain(m.value) if m.type != "TEXT" else None,
         }
@@ -657,7 +652,7 @@ def turn_spans(view: View) -> Page:
     ]
     return Page(
         "assistant_turn.html",
-        f"Turn of {when(turn.created_at)}",
+        f"Turn of {when(turn.created_at, precise=True)}",
         _crumbs(
             view,
             assistant,
@@ -674,8 +669,8 @@ def turn_spans(view: View) -> Page:
             "state": outcome.get("conversationState"),
             "error": outcome.get("error"),
             "agent_href": agent_href,
-            "started": when(turn.created_at),
-            "finished": when(turn.modified_at) if turn.status != "PROCESSING" else None,
+            "started": when(turn.created_at, precise=True),
+            "finished": when(turn.modified_at, precise=True) if turn.status != "PROCESSING" else None,
             "messages": messages,
             "roots": roots,
             "spans": flatten(roots),

@@ -18,6 +18,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode
@@ -131,6 +132,20 @@ class View:
     def csrf(self) -> str:
         """The token every console form carries, so that no other site can post one."""
         return csrf_token(self.runtime)
+
+
+def when(value: Any, *, precise: bool = False) -> str | None:
+    """A time as the console shows it, in UTC: to the second, or (`precise`, for the spans of a
+    turn) ISO 8601 to the millisecond. Epoch seconds are times too; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        value = datetime.fromtimestamp(value, UTC)
+    if not isinstance(value, datetime):
+        return str(value)
+    if precise:
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def console_url(account: str, region: str, *parts: str, **query: str | None) -> str:
