@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import regex
-from botocore.model import Shape
+from botocore.model import OperationModel, Shape
 
 from qconnect_local.protocol.compiled import CompiledCache
 from qconnect_local.protocol.errors import QUOTED_PREFIX, ServiceError, quoted
@@ -46,6 +46,12 @@ def raise_for_errors(errors: list[str]) -> None:
         if len(errors) > LISTED_ERRORS:
             listed += f"; and {len(errors) - LISTED_ERRORS} more"
         raise ServiceError("ValidationException", f"{len(errors)} validation {noun} detected: {listed}")
+
+
+def check_input(op: OperationModel, params: Any) -> None:
+    """ValidationException, as AWS words it, for an operation's input that breaks its model."""
+    if op.input_shape is not None:
+        raise_for_errors(validate(op.input_shape, params))
 
 
 def checker(shape: Shape) -> Checker:

@@ -18,7 +18,7 @@ from qconnect_local.protocol.output_check import check_output
 from qconnect_local.protocol.parser import parse_input
 from qconnect_local.protocol.router import default_router
 from qconnect_local.protocol.serializer import serialize_error, serialize_output
-from qconnect_local.protocol.validator import checker, raise_for_errors
+from qconnect_local.protocol.validator import check_input
 from qconnect_local.runtime import Runtime
 from qconnect_local.server.auth import AuthError, Identity, parse_identity, verify_sigv4
 from qconnect_local.server.request_log import Note
@@ -66,10 +66,7 @@ def handle_api(
             note.account = identity.account
         op = operation(match.operation)
         params = parse_input(op, request, match.labels)
-        if op.input_shape is not None:
-            errors: list[str] = []
-            checker(op.input_shape)(params, "", errors)
-            raise_for_errors(errors)
+        check_input(op, params)
         handler = handlers.get(match.operation)
         if handler is None:
             raise not_implemented(match.operation)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
 from qconnect_local.engine.prompt_templates import (
@@ -23,6 +22,7 @@ from qconnect_local.engine.prompt_templates import (
     parse_prompt,
 )
 from qconnect_local.protocol.errors import ServiceError
+from qconnect_local.server.console import shared
 from qconnect_local.server.console.framework import PAGE_SIZE, Crumb, Page, View, page, when
 from qconnect_local.service.conversation_pipeline import MAX_HISTORY, TRANSCRIPT_TURNS
 from qconnect_local.store import console_ai
@@ -34,43 +34,6 @@ GUARDRAIL_SLOT: Final = "AIGuardrailId"
 
 
 # -- shared helpers --------------------------------------------------------------------------------
-
-
-def plain(value: Any) -> Any:
-    """An operation's output as JSON-ready data: timestamps as ISO text, absent (None) members dropped."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return f"<{len(value)} bytes>"
-    return value
-
-
-def assistant_crumbs(view: View, assistant: dict[str, Any], *more: Crumb) -> list[Crumb]:
-    return [
-        Crumb("Console", view.url()),
-        Crumb("Assistants", view.url("assistants")),
-        Crumb(
-            assistant.get("name") or assistant["assistantId"],
-            view.url("assistants", assistant["assistantId"]),
-        ),
-        *more,
-    ]
-
-
-def _assistant(view: View) -> dict[str, Any]:
-    result: dict[str, Any] = view.call("GetAssistant", assistantId=view.labels["assistant"])["assistant"]
-    return result
-
-
-def split_reference(value: str) -> tuple[str, str | None]:
-    """`id`, `id:3`, `id:$LATEST` or an ARN of them → (id, qualifier or None)."""
-    tail = value.rsplit("/", 1)[-1] if value.startswith("arn:") else value
-    resource_id, _, qualifier = tail.partition(":")
-    return resource_id, qualifier or None
 
 
 def _anchor(qualifier: str | None) -> str:
@@ -112,7 +75,7 @@ KINDS: Final = {kind.path: kind for kind in (AGENTS, PROMPTS, GUARDRAILS)}
 
 
 def _list(view: View, kind: Kind) -> Page:
-    assistant = _assistant(view)
+    assistant = shared.assistant(view)
     params: dict[str, Any] = {"assistantId": assistant["assistantId"]}
     origin = view.query.get("origin")
     if kind.has_origin and origin in ("SYSTEM", "CUSTOMER"):
@@ -143,7 +106,7 @@ def _list(view: View, kind: Kind) -> Page:
     return Page(
         "ai_list.html",
         f"{kind.label} of {assistant.get('name') or assistant['assistantId']}",
-        assistant_crumbs(view, assistant, Crumb(kind.label)),
+        shared.assistant_crumbs(view, assistant, Crumb(kind.label)),
         {
             "kind": kind,
             "assistant": assistant,
@@ -208,7 +171,7 @@ def _column(qualifier: str | None, data: dict[str, Any]) -> dict[str, Any]:
         "problem": None,
         "defaults": [],
         "data": data,
-        "json": plain(data),
+        "json": shared.plain(data),
     }
 
 
@@ -216,7 +179,7 @@ def _detail(
     view: View, kind: Kind, fill: Callable[[View, dict[str, Any], dict[str, Any], Any], None]
 ) -> Page:
     """The shared frame of a detail page: $LATEST and a page of versions side by side."""
-    assistant = _assistant(view)
+    assistant = shared.assistant(view)
     assistant_id = assistant["assistantId"]
     resource_id = view.labels[kind.noun[2:].lower()]
     latest = _get(view, kind, assistant_id, resource_id)
@@ -263,7 +226,7 @@ def _detail(
     return Page(
         "ai_detail.html",
         f"{kind.singular} {name}",
-        assistant_crumbs(
+        shared.assistant_crumbs(
             view, assistant, Crumb(kind.label, view.url("assistants", assistant_id, kind.path)), Crumb(name)
         ),
         values,
@@ -287,12 +250,12 @@ def default_uses(assistant: dict[str, Any]) -> list[dict[str, Any]]:
     uses: list[dict[str, Any]] = []
     for agent_type, entry in sorted((assistant.get("aiAgentConfiguration") or {}).items()):
         if entry and entry.get("aiAgentId"):
-            agent_id, qualifier = split_reference(entry["aiAgentId"])
+            agent_id, qualifier = shared.split_reference(entry["aiAgentId"])
             uses.append(
                 {"for": agent_type, "id": agent_id, "qualifier": qualifier, "enabled": entry.get("enabled")}
             )
     for entry in assistant.get("orchestratorConfigurationList") or []:
-        agent_id, qualifier = split_reference(entry["aiAgentId"])
+        agent_id, qualifier = shared.split_reference(entry["aiAgentId"])
         uses.append(
             {
                 "for": f"ORCHESTRATION use case {entry.get('orchestratorUseCase')}",
@@ -327,7 +290,7 @@ def _fill_agent(
     for slot, value in sorted(settings.items()):
         if isinstance(value, str) and slot.endswith((PROMPT_SLOT, GUARDRAIL_SLOT)):
             target = PROMPTS if slot.endswith(PROMPT_SLOT) else GUARDRAILS
-            ref_id, qualifier = split_reference(value)
+            ref_id, qualifier = shared.split_reference(value)
             column["references"].append(
                 {
                     "slot": slot,
@@ -340,7 +303,7 @@ def _fill_agent(
                 }
             )
         else:
-            shown = value if isinstance(value, str) else json.dumps(plain(value), sort_keys=True)
+            shown = value if isinstance(value, str) else json.dumps(shared.plain(value), sort_keys=True)
             column["fields"].append((slot, shown))
     if "uses" not in context:
         context["uses"] = []
@@ -565,7 +528,7 @@ NOTES: Final = {
 
 @page("GET", "assistants/{assistant}/ai-prompts/{prompt}/preview")
 def prompt_preview(view: View) -> Page:
-    assistant = _assistant(view)
+    assistant = shared.assistant(view)
     assistant_id = assistant["assistantId"]
     data = view.call("GetAIPrompt", assistantId=assistant_id, aiPromptId=view.labels["prompt"])["aiPrompt"]
     prompt_id = data["aiPromptId"]
@@ -607,7 +570,7 @@ def prompt_preview(view: View) -> Page:
     return Page(
         "ai_prompt_preview.html",
         f"Preview of AI prompt {name}",
-        assistant_crumbs(
+        shared.assistant_crumbs(
             view,
             assistant,
             Crumb("AI prompts", view.url("assistants", assistant_id, "ai-prompts")),
@@ -634,6 +597,8 @@ def prompt_preview(view: View) -> Page:
             "variables": variables,
             "filled": [v["name"] for v in variables if v["filled"]],
             "empty": [v["name"] for v in variables if not v["filled"]],
-            "tools_json": plain(list(rendered.tools)) if rendered is not None and rendered.tools else None,
+            "tools_json": shared.plain(list(rendered.tools))
+            if rendered is not None and rendered.tools
+            else None,
         },
     )

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final
 
-from qconnect_local.server.console import kb_pages
+from qconnect_local.server.console import kb_pages, shared
 from qconnect_local.server.console.framework import ConsoleError, Crumb, Page, View, page, redirect, when
 from qconnect_local.service import recommendations
 from qconnect_local.service.context import Call
@@ -42,17 +41,6 @@ MIN_BAR: Final = 4.0  # the narrowest bar, so that an instant span is still seen
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def plain(value: Any) -> Any:
-    """A value for a JSON block: times as ISO text."""
-    if isinstance(value, datetime):
-        return when(value, precise=True)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
 def _int(value: str | None) -> int | None:
     if value is None:
         return None
@@ -62,11 +50,6 @@ def _int(value: str | None) -> int | None:
         raise ConsoleError(400, f"Not a position in a list: {value[:40]!r}") from None
 
 
-def _assistant(view: View) -> dict[str, Any]:
-    found: dict[str, Any] = view.call("GetAssistant", assistantId=view.labels["assistant"])["assistant"]
-    return found
-
-
 def _session(view: View, assistant: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = view.call(
         "GetSession", assistantId=assistant["assistantId"], sessionId=view.labels["session"]
@@ -74,26 +57,12 @@ def _session(view: View, assistant: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _crumbs(view: View, assistant: dict[str, Any] | None = None, *more: Crumb) -> list[Crumb]:
-    crumbs = [Crumb("Console", view.url()), Crumb("Assistants", view.url("assistants"))]
-    if assistant is not None:
-        crumbs.append(Crumb(assistant["name"], view.url("assistants", assistant["assistantId"])))
-    return crumbs + list(more)
-
-
-def agent_id(qualified: str) -> tuple[str, str | None]:
-    """An AI agent id with an optional `:version` (or an ARN ending so): the id and the version."""
-    last = qualified.rsplit("/", 1)[-1]
-    agent, _, version = last.partition(":")
-    return agent, version or None
-
-
 def _agent_links(view: View, assistant_id: str, config: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The aiAgentConfiguration map as rows: type, agent id and version, link, enabled."""
     rows = []
     for agent_type, data in sorted((config or {}).items()):
         qualified = str((data or {}).get("aiAgentId", ""))
-        agent, version = agent_id(qualified)
+        agent, version = shared.split_reference(qualified)
         rows.append(
             {
                 "type": agent_type,
@@ -111,7 +80,7 @@ def _orchestrators(
 ) -> list[dict[str, Any]]:
     rows = []
     for entry in entries or []:
-        agent, version = agent_id(str(entry.get("aiAgentId", "")))
+        agent, version = shared.split_reference(str(entry.get("aiAgentId", "")))
         rows.append(
             {
                 "useCase": entry.get("orchestratorUseCase"),
@@ -132,14 +101,14 @@ def assistant_list(view: View) -> Page:
     return Page(
         "assistant_list.html",
         "Assistants",
-        _crumbs(view),
+        shared.assistant_crumbs(view),
         {"assistants": assistants, "next_token": next_token},
     )
 
 
 @page("GET", "assistants/{assistant}")
 def assistant_detail(view: View) -> Page:
-    assistant = _assistant(view)
+    assistant = shared.assistant(view)
     assistant_id = assistant["assistantId"]
     association_params: dict[str, Any] = {"assistantId": assistant_id, "maxResults": 50}
     if view.query.get("associations"):
@@ -170,7 +139,7 @@ def assistant_detail(view: View) -> Page:
     return Page(
         "assistant_detail.html",
         assistant["name"],
-        _crumbs(view, assistant),
+        shared.assistant_crumbs(view, assistant),
         {
             "assistant": assistant,
             "assistant_id": assistant_id,
@@ -300,9 +269,9 @@ def _messages(
                     spans.append((begin, end, number))
                 item.pieces = _pieces(item.text, spans)
             elif "data" in value:
-                item.kind, item.document = "DATA", plain(value["data"])
+                item.kind, item.document = "DATA", shared.plain(value["data"])
             elif "toolUseResult" in value:
-                item.kind, item.document = "TOOL_USE_RESULT", plain(value["toolUseResult"])
+                item.kind, item.document = "TOOL_USE_RESULT", shared.plain(value["toolUseResult"])
             turn = turns.get(message["messageId"])
             if turn is not None and turn[1] == message["messageId"]:
                 item.trace_href = view.url(
@@ -339,13 +308,13 @@ def _recommendation(view: View, rec: console_sessions.Recommendation) -> dict[st
         "href": view.url("knowledge-bases", kb, "contents", content) if kb and content else None,
         "received": rec.received,
         "when": when(rec.created_at, precise=True),
-        "payload": plain(payload),
+        "payload": shared.plain(payload),
     }
 
 
 @page("GET", "assistants/{assistant}/sessions/{session}")
 def session_detail(view: View) -> Page:
-    assistant = _assistant(view)
+    assistant = shared.assistant(view)
     assistant_id = assistant["assistantId"]
     session = _session(view, assistant)
     session_id = session["sessionId"]
@@ -386,7 +355,7 @@ def session_detail(view: View) -> Page:
     return Page(
         "assistant_session.html",
         session["name"],
-        _crumbs(
+        shared.assistant_crumbs(
             view,
             assistant,
             Crumb("Sessions", view.url("assistants", assistant_id) + "#sessions"),
@@ -402,7 +371,7 @@ def session_detail(view: View) -> Page:
             "modified": when(extras.modified_at, precise=True) if extras else None,
             "agents": _agent_links(view, assistant_id, session.get("aiAgentConfiguration")),
             "orchestrators": _orchestrators(view, assistant_id, session.get("orchestratorConfigurationList")),
-            "tag_filter": plain(session.get("tagFilter")),
+            "tag_filter": shared.plain(session.get("tagFilter")),
             "turns": turns,
             "turn_when": {t.seq: when(t.created_at, precise=True) for t in turns},
             "earlier_turns": earlier,
@@ -493,10 +462,10 @@ def _span_message(message: dict[str, Any]) -> dict[str, Any]:
         elif "toolUse" in value:
             use = value["toolUse"] or {}
             values.append(
-                {"kind": "tool use", "text": f"{use.get('name')}", "json": plain(use.get("arguments"))}
+                {"kind": "tool use", "text": f"{use.get('name')}", "json": shared.plain(use.get("arguments"))}
             )
         elif "toolResult" in value:
-            values.append({"kind": "tool result", "text": "", "json": plain(value["toolResult"])})
+            values.append({"kind": "tool result", "text": "", "json": shared.plain(value["toolResult"])})
         elif "reasoning" in value:
             values.append({"kind": "reasoning", "text": str((value["reasoning"] or {}).get("value", ""))})
     return {
@@ -525,7 +494,7 @@ def _shown_span(view: View, assistant_id: str, row: SpanRow, t0: float, total: f
         started=when(start, precise=True),
         ended=when(end, precise=True),
         attributes=attributes,
-        raw=plain({"spanId": row.id, **payload}),
+        raw=shared.plain({"spanId": row.id, **payload}),
     )
     span.facts = [(label, attributes[key]) for key, label in SPAN_FACTS if attributes.get(key) is not None]
     if attributes.get("aiAgentId"):
@@ -615,7 +584,7 @@ def flatten(roots: list[ShownSpan]) -> list[ShownSpan]:
 
 @page("GET", "assistants/{assistant}/sessions/{session}/messages/{message}")
 def turn_spans(view: View) -> Page:
-    assistant = _assistant(view)
+    assistant = shared.assistant(view)
     assistant_id = assistant["assistantId"]
     session = _session(view, assistant)
     session_id = session["sessionId"]
@@ -646,14 +615,14 @@ def turn_spans(view: View) -> Page:
             "type": m.type,
             "when": when(m.created_at, precise=True),
             "text": (m.value.get("text") or {}).get("value") if m.type == "TEXT" else None,
-            "document": plain(m.value) if m.type != "TEXT" else None,
+            "document": shared.plain(m.value) if m.type != "TEXT" else None,
         }
         for m in said
     ]
     return Page(
         "assistant_turn.html",
         f"Turn of {when(turn.created_at, precise=True)}",
-        _crumbs(
+        shared.assistant_crumbs(
             view,
             assistant,
             Crumb("Sessions", view.url("assistants", assistant_id) + "#sessions"),

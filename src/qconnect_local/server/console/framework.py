@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,13 +26,14 @@ import jinja2
 
 from qconnect_local.protocol.errors import ServiceError
 from qconnect_local.protocol.http import Request, Response
-from qconnect_local.protocol.validator import checker, raise_for_errors
+from qconnect_local.protocol.validator import check_input
 from qconnect_local.runtime import Runtime
 from qconnect_local.server.auth import is_account_id
-from qconnect_local.server.control import CONSOLE_PREFIX
+from qconnect_local.server.control import CONSOLE_PREFIX, is_region, refusal, token_matches
 from qconnect_local.service import handlers
 from qconnect_local.service.context import Call
-from qconnect_local.spec import operation, service_model
+from qconnect_local.spec import operation
+from qconnect_local.store.console_queries import scopes
 
 HERE = Path(__file__).parent
 PAGE_SIZE = 50  # rows per page of any list: the API's pages, asked for with this maxResults
@@ -47,8 +47,6 @@ _environment = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-_REGION_PATTERN = service_model().shape_for("AwsRegion").metadata["pattern"]
 
 SECURITY_HEADERS = [
     ("Content-Type", "text/html; charset=utf-8"),
@@ -94,11 +92,7 @@ class View:
     def call(self, operation_name: str, **params: Any) -> dict[str, Any]:
         """The operation's output, exactly as the API would answer it in this account and region
         (its input validated by the model's rules first); ServiceError as the API raises it."""
-        op = operation(operation_name)
-        if op.input_shape is not None:
-            errors: list[str] = []
-            checker(op.input_shape)(params, "", errors)
-            raise_for_errors(errors)
+        check_input(operation(operation_name), params)
         call = Call(self.runtime, self.account, self.region, operation_name, "console", self.base_url)
         return handlers[operation_name](call, params) or {}  # an operation without output: {}
 
@@ -208,22 +202,19 @@ def _match(method: str, segments: list[str]) -> tuple[PageFunction, dict[str, st
 # --- guards -------------------------------------------------------------------------------
 
 
-def _secret(runtime: Runtime) -> bytes:
-    secret: bytes | None = getattr(runtime, "_console_secret", None)
-    if secret is None:
-        secret = secrets.token_bytes(32)
-        runtime._console_secret = secret  # type: ignore[attr-defined]
-    return secret
+def _key(runtime: Runtime, purpose: bytes) -> str:
+    """A value derived from the store's signing secret for one purpose: the same on every replica
+    and after a restart, and worth nothing for signing anything else."""
+    return hmac.new(runtime.store.secret, b"console-" + purpose, hashlib.sha256).hexdigest()
 
 
 def csrf_token(runtime: Runtime) -> str:
-    return hmac.new(_secret(runtime), b"console-form", hashlib.sha256).hexdigest()
+    return _key(runtime, b"form")
 
 
 def _session_value(runtime: Runtime) -> str:
     """The cookie a signed-in browser carries: bound to this server's token, never the token."""
-    token = (runtime.settings.control_token or "").encode()
-    return hmac.new(_secret(runtime), b"console-session:" + token, hashlib.sha256).hexdigest()
+    return _key(runtime, b"session:" + (runtime.settings.control_token or "").encode())
 
 
 def _cookies(request: Request) -> dict[str, str]:
@@ -237,28 +228,19 @@ def _cookies(request: Request) -> dict[str, str]:
 
 def signed_in(runtime: Runtime, request: Request) -> bool:
     """Without --enforce-sigv4 the console is open, as the control plane is; with it, the browser
-    must have signed in with the control token (or send it as a Bearer header)."""
-    settings = runtime.settings
-    if not settings.enforce_sigv4:
-        return True
-    expected = (settings.control_token or "").strip()
-    if not expected:
-        return False
-    scheme, _, given = request.headers.get("authorization", "").strip().partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(
-        hashlib.sha256(given.strip().encode()).digest(), hashlib.sha256(expected.encode()).digest()
-    ):
+    must have signed in with the control token (or send it as a Bearer header, as the control
+    plane takes it)."""
+    if refusal(runtime, request, "console") is None:
         return True
     cookie = _cookies(request).get(SESSION_COOKIE, "")
-    return hmac.compare_digest(cookie.encode(), _session_value(runtime).encode())
+    return bool(runtime.settings.control_token) and hmac.compare_digest(
+        cookie.encode(), _session_value(runtime).encode()
+    )
 
 
 def sign_in(runtime: Runtime, token: str) -> str | None:
     """The Set-Cookie value for a correct control token; None for a wrong one."""
-    expected = (runtime.settings.control_token or "").strip()
-    if not expected or not hmac.compare_digest(
-        hashlib.sha256(token.strip().encode()).digest(), hashlib.sha256(expected.encode()).digest()
-    ):
+    if not token_matches(runtime, token):
         return None
     return f"{SESSION_COOKIE}={_session_value(runtime)}; Path={CONSOLE_PREFIX}; HttpOnly; SameSite=Strict"
 
@@ -296,8 +278,6 @@ def render(view: View | None, page_: Page) -> Response:
 
 def known_scopes(runtime: Runtime) -> list[tuple[str, str]]:
     """The account and region pairs that hold anything, for the switcher."""
-    from qconnect_local.store.console_queries import scopes
-
     with runtime.store.read() as conn:
         return scopes(conn)
 
@@ -316,9 +296,7 @@ def service_error_status(error: ServiceError) -> int:
 
 
 def scope_of(account: str, region: str) -> None:
-    import regex
-
-    if not is_account_id(account) or not regex.fullmatch(_REGION_PATTERN, region):
+    if not is_account_id(account) or not is_region(region):
         raise ConsoleError(404, "A console URL starts with an account id (12 digits) and a region name.")
 
 

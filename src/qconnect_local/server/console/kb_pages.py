@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from qconnect_local.server.console import shared
 from qconnect_local.server.console.framework import ConsoleError, Crumb, Page, View, page
 from qconnect_local.service.contents import SHOWN_STATUS
 from qconnect_local.store import console_kb
@@ -42,29 +43,6 @@ SEARCH_FIELDS: Final = (
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def _crumbs(view: View, kb: dict[str, Any] | None = None, *more: Crumb) -> list[Crumb]:
-    crumbs = [Crumb("Console", view.url()), Crumb("Knowledge bases", view.url("knowledge-bases"))]
-    if kb is not None:
-        crumbs.append(Crumb(kb["name"], view.url("knowledge-bases", kb["knowledgeBaseId"])))
-    return crumbs + list(more)
-
-
-def _knowledge_base(view: View) -> dict[str, Any]:
-    kb: dict[str, Any] = view.call("GetKnowledgeBase", knowledgeBaseId=view.labels["kb"])["knowledgeBase"]
-    return kb
-
-
-def _plain(value: Any) -> Any:
-    """A value for a JSON block: times as ISO text."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _cut(value: str, limit: int) -> tuple[str, int]:
@@ -109,7 +87,7 @@ def knowledge_bases(view: View) -> Page:
     return Page(
         "kb_list.html",
         "Knowledge bases",
-        _crumbs(view),
+        shared.kb_crumbs(view),
         {"knowledge_bases": items, "next_token": next_token},
     )
 
@@ -143,9 +121,9 @@ def _counts(view: View, kb: dict[str, Any]) -> _Counts:
 
 @page("GET", "knowledge-bases/{kb}")
 def knowledge_base(view: View) -> Page:
-    kb = _knowledge_base(view)
+    kb = shared.knowledge_base(view)
     config = {
-        key: _plain(kb[key])
+        key: shared.plain(kb[key])
         for key in (
             "sourceConfiguration",
             "vectorIngestionConfiguration",
@@ -157,7 +135,7 @@ def knowledge_base(view: View) -> Page:
     return Page(
         "kb_detail.html",
         kb["name"],
-        [*_crumbs(view), Crumb(kb["name"])],
+        [*shared.kb_crumbs(view), Crumb(kb["name"])],
         {
             "kb": kb,
             "tags": kb.get("tags") or {},
@@ -182,7 +160,7 @@ def _search_expression(text: str) -> dict[str, Any]:
 
 @page("GET", "knowledge-bases/{kb}/quick-responses")
 def quick_responses(view: View) -> Page:
-    kb = _knowledge_base(view)
+    kb = shared.knowledge_base(view)
     kb_id = kb["knowledgeBaseId"]
     query = view.query.get("q", "").strip()
     cut = len(query) > QUERY_CHARS
@@ -211,7 +189,7 @@ def quick_responses(view: View) -> Page:
     return Page(
         "kb_quick_responses.html",
         "Quick responses",
-        _crumbs(view, kb, Crumb("Quick responses")),
+        shared.kb_crumbs(view, kb, Crumb("Quick responses")),
         {"kb": kb, "q": query, "cut": cut, "rows": rows, "next_token": next_token, "searched": bool(query)},
     )
 
@@ -239,17 +217,17 @@ _SHOWN_APART: Final = {"contents", "groupingConfiguration", "tags"}
 
 @page("GET", "knowledge-bases/{kb}/quick-responses/{qr}")
 def quick_response(view: View) -> Page:
-    kb = _knowledge_base(view)
+    kb = shared.knowledge_base(view)
     qr = view.call(
         "GetQuickResponse", knowledgeBaseId=kb["knowledgeBaseId"], quickResponseId=view.labels["qr"]
     )["quickResponse"]
     known = {key for _label, key in QUICK_RESPONSE_FIELDS} | _SHOWN_APART
-    other = {key: _plain(value) for key, value in qr.items() if key not in known and value is not None}
+    other = {key: shared.plain(value) for key, value in qr.items() if key not in known and value is not None}
     content_format, content = _text_of_contents(qr.get("contents"))
     return Page(
         "kb_quick_response.html",
         qr["name"],
-        _crumbs(
+        shared.kb_crumbs(
             view,
             kb,
             Crumb("Quick responses", view.url("knowledge-bases", kb["knowledgeBaseId"], "quick-responses")),
@@ -273,14 +251,14 @@ def quick_response(view: View) -> Page:
 
 @page("GET", "knowledge-bases/{kb}/import-jobs")
 def import_jobs(view: View) -> Page:
-    kb = _knowledge_base(view)
+    kb = shared.knowledge_base(view)
     items, next_token = view.page_of(
         "ListImportJobs", "importJobSummaries", knowledgeBaseId=kb["knowledgeBaseId"]
     )
     return Page(
         "kb_import_jobs.html",
         "Import jobs",
-        _crumbs(view, kb, Crumb("Import jobs")),
+        shared.kb_crumbs(view, kb, Crumb("Import jobs")),
         {"kb": kb, "jobs": items, "next_token": next_token},
     )
 
@@ -354,7 +332,7 @@ def _timeline(job: dict[str, Any]) -> list[tuple[datetime, str]]:
 
 @page("GET", "knowledge-bases/{kb}/import-jobs/{job}")
 def import_job(view: View) -> Page:
-    kb = _knowledge_base(view)
+    kb = shared.knowledge_base(view)
     kb_id = kb["knowledgeBaseId"]
     job = view.call("GetImportJob", knowledgeBaseId=kb_id, importJobId=view.labels["job"])["importJob"]
     with view.runtime.store.read() as conn:
@@ -367,7 +345,7 @@ def import_job(view: View) -> Page:
     return Page(
         "kb_import_job.html",
         f"Import job {job['importJobId']}",
-        _crumbs(
+        shared.kb_crumbs(
             view,
             kb,
             Crumb("Import jobs", view.url("knowledge-bases", kb_id, "import-jobs")),
@@ -382,7 +360,7 @@ def import_job(view: View) -> Page:
             "report_rows": REPORT_ROWS,
             "cell_chars": CELL_CHARS,
             "metadata": job.get("metadata") or {},
-            "external": _plain(job.get("externalSourceConfiguration")),
+            "external": shared.plain(job.get("externalSourceConfiguration")),
         },
     )
 
@@ -392,14 +370,14 @@ def import_job(view: View) -> Page:
 
 @page("GET", "knowledge-bases/{kb}/contents")
 def contents(view: View) -> Page:
-    kb = _knowledge_base(view)
+    kb = shared.knowledge_base(view)
     items, next_token = view.page_of(
         "ListContents", "contentSummaries", knowledgeBaseId=kb["knowledgeBaseId"]
     )
     return Page(
         "kb_contents.html",
         "Contents",
-        _crumbs(view, kb, Crumb("Contents")),
+        shared.kb_crumbs(view, kb, Crumb("Contents")),
         {"kb": kb, "contents": items, "next_token": next_token},
     )
 
@@ -413,7 +391,7 @@ def _position(view: View) -> int:
 
 @page("GET", "knowledge-bases/{kb}/contents/{content}")
 def content(view: View) -> Page:
-    kb = _knowledge_base(view)
+    kb = shared.knowledge_base(view)
     kb_id = kb["knowledgeBaseId"]
     data = view.call("GetContent", knowledgeBaseId=kb_id, contentId=view.labels["content"])["content"]
     first = _position(view)
@@ -430,7 +408,7 @@ def content(view: View) -> Page:
     return Page(
         "kb_content.html",
         title,
-        _crumbs(
+        shared.kb_crumbs(
             view,
             kb,
             Crumb("Contents", view.url("knowledge-bases", kb_id, "contents")),

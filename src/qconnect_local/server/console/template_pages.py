@@ -14,8 +14,8 @@ from typing import Any, Final
 from qconnect_local.engine.template_attributes import Path, attribute_path, attribute_type, lookup
 from qconnect_local.engine.template_render import placeholder_keys, text_parts
 from qconnect_local.protocol.errors import ServiceError
-from qconnect_local.server.console.ai_pages import plain, when
-from qconnect_local.server.console.framework import Crumb, Page, View, page
+from qconnect_local.server.console import shared
+from qconnect_local.server.console.framework import Crumb, Page, View, page, when
 
 PART_LABELS: Final[dict[tuple[str | int, ...], str]] = {
     ("email", "subject"): "Email subject",
@@ -25,21 +25,6 @@ PART_LABELS: Final[dict[tuple[str | int, ...], str]] = {
     ("whatsApp", "data"): "WhatsApp data",
 }
 SUBMITTED: Final = "submitted"  # the preview form's marker: its fields are the attributes to send
-
-
-def _kb(view: View) -> dict[str, Any]:
-    result: dict[str, Any] = view.call("GetKnowledgeBase", knowledgeBaseId=view.labels["kb"])["knowledgeBase"]
-    return result
-
-
-def _crumbs(view: View, kb: dict[str, Any], *more: Crumb) -> list[Crumb]:
-    kb_id = kb["knowledgeBaseId"]
-    return [
-        Crumb("Console", view.url()),
-        Crumb("Knowledge bases", view.url("knowledge-bases")),
-        Crumb(kb.get("name") or kb_id, view.url("knowledge-bases", kb_id)),
-        *more,
-    ]
 
 
 def _version(view: View) -> str | None:
@@ -104,7 +89,7 @@ def _attachments(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 
 @page("GET", "knowledge-bases/{kb}/message-templates")
 def template_list(view: View) -> Page:
-    kb = _kb(view)
+    kb = shared.knowledge_base(view)
     kb_id = kb["knowledgeBaseId"]
     items: list[dict[str, Any]] = []
     next_token = None
@@ -130,7 +115,7 @@ def template_list(view: View) -> Page:
     return Page(
         "template_list.html",
         f"Message templates of {kb.get('name') or kb_id}",
-        _crumbs(view, kb, Crumb("Message templates")),
+        shared.kb_crumbs(view, kb, Crumb("Message templates")),
         {"kb": kb, "rows": rows, "next_token": next_token},
     )
 
@@ -140,7 +125,7 @@ def template_list(view: View) -> Page:
 
 @page("GET", "knowledge-bases/{kb}/message-templates/{template}")
 def template_detail(view: View) -> Page:
-    kb = _kb(view)
+    kb = shared.knowledge_base(view)
     kb_id = kb["knowledgeBaseId"]
     template_id = view.labels["template"]
     version = _version(view)
@@ -198,7 +183,7 @@ def template_detail(view: View) -> Page:
     return Page(
         "template_detail.html",
         f"Message template {name}" + (f" · version {version}" if version else ""),
-        _crumbs(
+        shared.kb_crumbs(
             view,
             kb,
             Crumb("Message templates", view.url("knowledge-bases", kb_id, "message-templates")),
@@ -209,7 +194,7 @@ def template_detail(view: View) -> Page:
             "fields": fields,
             "tags": shown.get("tags") or {},
             "parts": parts(shown.get("content")),
-            "defaults": list(_flatten(plain(shown.get("defaultAttributes") or {}))),
+            "defaults": list(_flatten(shared.plain(shown.get("defaultAttributes") or {}))),
             "attachments": _attachments(shown.get("attachments")),
             "versions": version_rows,
             "version": version,
@@ -218,7 +203,7 @@ def template_detail(view: View) -> Page:
             "preview_href": view.url(
                 "knowledge-bases", kb_id, "message-templates", template_id, "preview", version=version
             ),
-            "json": plain(shown),
+            "json": shared.plain(shown),
         },
     )
 
@@ -265,7 +250,7 @@ def request_attributes(fields: list[dict[str, Any]]) -> tuple[dict[str, Any], li
 
 @page("GET", "knowledge-bases/{kb}/message-templates/{template}/preview")
 def template_preview(view: View) -> Page:
-    kb = _kb(view)
+    kb = shared.knowledge_base(view)
     kb_id = kb["knowledgeBaseId"]
     version = _version(view)
     template_id = view.labels["template"]
@@ -311,7 +296,7 @@ def template_preview(view: View) -> Page:
     return Page(
         "template_preview.html",
         f"Preview of message template {name}" + (f" · version {version}" if version else ""),
-        _crumbs(
+        shared.kb_crumbs(
             view,
             kb,
             Crumb("Message templates", view.url("knowledge-bases", kb_id, "message-templates")),
@@ -332,6 +317,6 @@ def template_preview(view: View) -> Page:
             "not_interpolated": (rendered.get("attributesNotInterpolated") or []) if rendered else [],
             "attachments": _attachments(rendered.get("attachments")) if rendered else [],
             "rendered": rendered is not None,
-            "sent": plain(attributes),
+            "sent": shared.plain(attributes),
         },
     )
