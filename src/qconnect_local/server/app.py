@@ -101,7 +101,7 @@ def route_once(
         response, body = blob_routes.download(runtime, request)
         response.body = b"".join(body) if body is not None else response.body
         return response
-    if request.raw_path == CONSOLE_PREFIX or request.raw_path.startswith(CONSOLE_PREFIX + "/"):
+    if _is_console(request.raw_path):
         # Imported on the first console request: its templates and pages cost start-up nothing.
         from qconnect_local.server import console
 
@@ -113,12 +113,17 @@ def route_once(
     )
 
 
+def _is_console(raw_path: str) -> bool:
+    """Whether a path is the web console's (`/_qconnect/console` and below)."""
+    return raw_path == CONSOLE_PREFIX or raw_path.startswith(CONSOLE_PREFIX + "/")
+
+
 def _operation_name(request: Request, *, routed: bool = True) -> str | None:
     """The request log's name for a request: `link.PUT`, `control.reset`, `qconnect.<Operation>`
     (with `routed`; otherwise None, for dispatch to name). Never the query string."""
     if blob_routes.is_blob_path(request.raw_path):
         return "link." + request.method
-    if request.raw_path.startswith(CONSOLE_PREFIX):
+    if _is_console(request.raw_path):
         return "console." + request.method
     if request.raw_path.startswith(PREFIX):
         return "control." + (request.raw_path[len(PREFIX) :].strip("/") or "-")
@@ -245,7 +250,7 @@ class App:
             operation = None
         if operation in waiting_operations():
             return self._waiters
-        if request.raw_path.startswith(CONSOLE_PREFIX):
+        if _is_console(request.raw_path):
             return self._writers  # a page of a large list takes longer than the loop may be held
         if request.method not in READ_METHODS or not self._loop_reads:
             return self._writers

@@ -27,6 +27,7 @@ class Repository:
         self.name_column = name_column
         c = table.c
         self._by_id = self._by_id_under = self._by_bare_id = None
+        self._tagged = self._tagged_under = None
         if "id" in c:  # every resource table; rows without ids of their own (passages) have none
             conditions = [
                 c.id == bindparam("id"),
@@ -34,13 +35,13 @@ class Repository:
                 c.region == bindparam("region"),
             ]
             self._by_id = Prepared(select(table).where(*conditions))
+            # The same lookups with the row's tags (of the ARN bound as `arn`): `find_tagged`.
+            self._tagged = Prepared(select(table, tags_column()).where(*conditions))
             if parent_column:
-                self._by_id_under = Prepared(
-                    select(table).where(*conditions, c[parent_column] == bindparam("parent"))
-                )
+                under = c[parent_column] == bindparam("parent")
+                self._by_id_under = Prepared(select(table).where(*conditions, under))
+                self._tagged_under = Prepared(select(table, tags_column()).where(*conditions, under))
             self._by_bare_id = Prepared(select(table).where(c.id == bindparam("id")))
-
-        self._tagged: dict[bool, Prepared] = {}
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -48,26 +49,14 @@ class Repository:
         self, conn: Connection, account: str, region: str, row_id: str, arn: str, parent: str | None = None
     ) -> tuple[Any, dict[str, str]] | None:
         """`find`, with the tags of `arn` (the row's ARN) read in the same query; None: no row."""
-        parent_column = self.parent_column if parent is not None else None
-        under = parent_column is not None
-        prepared = self._tagged.get(under)
-        if prepared is None:
-            c = self.table.c
-            conditions = [
-                c.id == bindparam("id"),
-                c.account == bindparam("account"),
-                c.region == bindparam("region"),
-            ]
-            if parent_column is not None:
-                conditions.append(c[parent_column] == bindparam("parent"))
-            prepared = self._tagged[under] = Prepared(select(self.table, tags_column()).where(*conditions))
-        params: dict[str, Any] = {"id": row_id, "account": account, "region": region, "arn": arn}
-        if under:
-            params["parent"] = parent
-        row = prepared.first(conn, **params)
-        if row is None:
-            return None
-        return row, tags_from_column(row.tags_of_row)
+        if parent is not None and self._tagged_under is not None:
+            row = self._tagged_under.first(
+                conn, id=row_id, account=account, region=region, parent=parent, arn=arn
+            )
+        else:
+            assert self._tagged is not None, f"{self.table.name} rows have no id"
+            row = self._tagged.first(conn, id=row_id, account=account, region=region, arn=arn)
+        return None if row is None else (row, tags_from_column(row.tags_of_row))
 
     def find(
         self, conn: Connection, account: str, region: str, row_id: str, parent: str | None = None

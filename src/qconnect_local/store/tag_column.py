@@ -32,12 +32,12 @@ def _tag_object_postgresql(element: _TagObject, compiler: Any, **kw: Any) -> str
     return f"json_object_agg({compiler.process(element.clauses, **kw)})"
 
 
-def tags_column(arn_parameter: str = "arn") -> Any:
-    """A column of a resource query holding the tags of the ARN bound as `arn_parameter`: the
-    row and its tags in one query (`tags_from_column` reads it)."""
+def tags_column() -> Any:
+    """A column of a resource query holding the tags of the ARN bound as `arn`: the row and its
+    tags in one query (`tags_from_column` reads it)."""
     return (
         select(_TagObject(tag_table.c.key, tag_table.c.value))
-        .where(tag_table.c.resource_arn == bindparam(arn_parameter))
+        .where(tag_table.c.resource_arn == bindparam("arn"))
         .scalar_subquery()
         .label("tags_of_row")
     )
