@@ -22,7 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -377,3 +377,37 @@ def _sqlite_begin(conn: Connection) -> None:
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
     if mode is not None:
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+# Page cache of a connection while the import reads through it (`unmapped(reading=True)`): its
+# checks walk the whole staging area once, which would only fill a larger cache to no use.
+READ_CACHE_KIB = 2048
+
+
+@contextmanager
+def unmapped(conn: Connection, *, reading: bool = False) -> Iterator[Connection]:
+    """On SQLite, `conn` without its memory map of the database file while an import uses it (worker.jobs).
+
+    Every connection maps up to 256 MiB of the file (`store.engine`), and a page once read
+    through the map stays resident and counts in the process's memory: an import touches all of
+    a large table and its indexes (the batches, the checks and the move of the publish), which
+    filled the map of each connection it used (a 1,000,000-row import peaked at 720 MB, two
+    full maps). Its reads go through the connection's page cache instead; the map is back when
+    the import's use of the connection ends (pages come back into it only as they are read).
+    `reading`: the connection only reads (the publish's checks), with a small page cache too.
+    """
+    if conn.dialect.name != "sqlite":
+        yield conn
+        return
+    size = conn.exec_driver_sql("PRAGMA mmap_size").scalar()
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar() if reading else None
+    conn.exec_driver_sql("PRAGMA mmap_size=0")
+    if reading:
+        conn.exec_driver_sql(f"PRAGMA cache_size={-READ_CACHE_KIB}")
+    try:
+        yield conn
+    finally:
+        with suppress(Exception):  # a broken connection is thrown away anyway
+            conn.exec_driver_sql(f"PRAGMA mmap_size={int(size or 0)}")
+            if cache is not None:
+                conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")

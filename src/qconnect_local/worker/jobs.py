@@ -56,7 +56,7 @@ from qconnect_local.service.import_jobs import (
 )
 from qconnect_local.store import Connection, Store
 from qconnect_local.store import quick_responses as qr_store
-from qconnect_local.store.engine import StoreBusy
+from qconnect_local.store.engine import StoreBusy, unmapped
 from qconnect_local.store.errors import StoreConflict
 from qconnect_local.worker import claims, csv_format
 from qconnect_local.worker.claims import Claim, LostClaim, finish
@@ -413,40 +413,6 @@ class _Staging:
             self.batch_size = min(self.batch_size * 2, MAX_BATCH)
         elif held > BATCH_SECONDS * 2:
             self.batch_size = max(self.batch_size // 2, BATCH)
-
-
-# Page cache of a connection while the import reads through it (`unmapped(reading=True)`): its
-# checks walk the whole staging area once, which would only fill a larger cache to no use.
-READ_CACHE_KIB = 2048
-
-
-@contextlib.contextmanager
-def unmapped(conn: Connection, *, reading: bool = False) -> Iterator[Connection]:
-    """On SQLite, `conn` without its memory map of the database file while the import uses it.
-
-    Every connection maps up to 256 MiB of the file (`store.engine`), and a page once read
-    through the map stays resident and counts in the process's memory: an import touches all of
-    a large table and its indexes (the batches, the checks and the move of the publish), which
-    filled the map of each connection it used (a 1,000,000-row import peaked at 720 MB, two
-    full maps). Its reads go through the connection's page cache instead; the map is back when
-    the import's use of the connection ends (pages come back into it only as they are read).
-    `reading`: the connection only reads (the publish's checks), with a small page cache too.
-    """
-    if conn.dialect.name != "sqlite":
-        yield conn
-        return
-    size = conn.exec_driver_sql("PRAGMA mmap_size").scalar()
-    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar() if reading else None
-    conn.exec_driver_sql("PRAGMA mmap_size=0")
-    if reading:
-        conn.exec_driver_sql(f"PRAGMA cache_size={-READ_CACHE_KIB}")
-    try:
-        yield conn
-    finally:
-        with contextlib.suppress(Exception):  # a broken connection is thrown away anyway
-            conn.exec_driver_sql(f"PRAGMA mmap_size={int(size or 0)}")
-            if cache is not None:
-                conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
 
 
 def discard_abandoned(store: Store, staging_id: str) -> bool:
