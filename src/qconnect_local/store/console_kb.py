@@ -49,46 +49,6 @@ def content_counts(conn: Connection, account: str, region: str, kb_id: str) -> l
 
 
 @dataclass(frozen=True, slots=True)
-class ImportProgress:
-    """What the store records of an import job beyond GetImportJob: the worker's side."""
-
-    imported_count: int | None
-    failed_count: int | None
-    attempts: int
-    hold_until: datetime | None
-    lease_until: datetime | None
-    claimed: bool
-    has_report: bool
-
-
-def import_progress(
-    conn: Connection, account: str, region: str, kb_id: str, job_id: str
-) -> ImportProgress | None:
-    c = import_jobs.c
-    query = select(
-        c.imported_count,
-        c.failed_count,
-        c.attempts,
-        c.hold_until,
-        c.lease_until,
-        c.claimed_by,
-        c.report_blob_key,
-    ).where(c.id == job_id, c.account == account, c.region == region, c.knowledge_base_id == kb_id)
-    row = conn.execute(query).first()
-    if row is None:
-        return None
-    return ImportProgress(
-        imported_count=row.imported_count,
-        failed_count=row.failed_count,
-        attempts=int(row.attempts or 0),
-        hold_until=row.hold_until,
-        lease_until=row.lease_until,
-        claimed=row.claimed_by is not None,
-        has_report=row.report_blob_key is not None,
-    )
-
-
-@dataclass(frozen=True, slots=True)
 class ContentInspection:
     """What ingestion made of a content, as stored: no API operation returns these."""
 

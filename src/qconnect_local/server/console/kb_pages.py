@@ -18,6 +18,7 @@ from typing import Any, Final
 from qconnect_local.server.console import shared
 from qconnect_local.server.console.framework import ConsoleError, Crumb, Page, View, page
 from qconnect_local.service.contents import SHOWN_STATUS
+from qconnect_local.service.families import IMPORT_JOB
 from qconnect_local.store import console_kb
 from qconnect_local.store.passages import word_spans
 from qconnect_local.store.search import words
@@ -336,7 +337,7 @@ def import_job(view: View) -> Page:
     kb_id = kb["knowledgeBaseId"]
     job = view.call("GetImportJob", knowledgeBaseId=kb_id, importJobId=view.labels["job"])["importJob"]
     with view.runtime.store.read() as conn:
-        progress = console_kb.import_progress(conn, view.account, view.region, kb_id, job["importJobId"])
+        progress = IMPORT_JOB.repo.find(conn, view.account, view.region, job["importJobId"], kb_id)
     report = None
     if job["status"] in DELETING:  # the signed links no longer serve its files: neither does this page
         report = _Report(problem=f"The job is {job['status']}: its files are no longer served.")
