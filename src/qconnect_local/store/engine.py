@@ -36,6 +36,7 @@ from qconnect_local.store.errors import StoreConflict
 from qconnect_local.store.integrity import StoreUnusable
 
 SECRET_KEY = "signing-secret"
+RESET_ATTEMPTS = 3  # a reset that lost a deadlock runs again (see Store.reset)
 _AFTER_COMMIT = "qconnect_after_commit"  # Connection.info key: callbacks to run once it commits
 
 log = logging.getLogger("qconnect_local.store")
@@ -166,11 +167,22 @@ class Store:
         conn.info[_AFTER_COMMIT].append(callback)
 
     def reset(self) -> None:
-        """Empty every table except the store's own settings (its secret keeps links valid)."""
-        with self.write() as conn:
-            for table in reversed(schema.metadata.sorted_tables):
-                if table is not schema.settings:
-                    conn.execute(table.delete())
+        """Empty every table except the store's own settings (its secret keeps links valid).
+
+        On PostgreSQL a job still writing when the reset starts can deadlock with its deletes
+        (they take every table in turn); the database then aborts one of the two, and a reset
+        that lost is simply run again: it is the same work whatever came before it.
+        """
+        for attempt in range(RESET_ATTEMPTS):
+            try:
+                with self.write() as conn:
+                    for table in reversed(schema.metadata.sorted_tables):
+                        if table is not schema.settings:
+                            conn.execute(table.delete())
+                return
+            except OperationalError as error:
+                if attempt + 1 == RESET_ATTEMPTS or not _deadlocked(error):
+                    raise
 
     def close(self) -> None:
         with self._readers_lock:
@@ -346,6 +358,11 @@ def _write_queue(store: Store) -> _WriteQueue:
         with _QUEUES_LOCK:
             queue = store.__dict__.setdefault("_write_queue", _WriteQueue())
     return queue
+
+
+def _deadlocked(error: OperationalError) -> bool:
+    """PostgreSQL aborted this transaction to break a deadlock (SQLSTATE 40P01)."""
+    return getattr(error.orig, "sqlstate", None) == "40P01"
 
 
 def _sqlite_busy(error: OperationalError) -> bool:
