@@ -47,7 +47,8 @@ class ServerProcess:
         # one, so that its control plane stays usable from the test that started it.
         self.control_token = control_token or _flag_value(args, "--control-token")
         if self.control_token is None and "--enforce-sigv4" in args:
-            self.control_token = secrets.token_urlsafe(24)
+            # Hex, never token_urlsafe: a token starting with "-" would be taken for a flag.
+            self.control_token = secrets.token_hex(24)
         if self.control_token is not None and _flag_value(args, "--control-token") is None:
             self.args += ["--control-token", self.control_token]
         self.data_dir = str(data_dir) if data_dir is not None else None
