@@ -177,3 +177,25 @@ def test_every_serve_flag_help_ends_with_its_default() -> None:
     assert helps
     for dest, text in helps.items():
         assert re.search(r"\(default: [^()]+(; QCONNECT_LOCAL_[A-Z_]+)?\)$", text), (dest, text)
+
+
+# What start-up imports is part of its time (docs/benchmarks.md, "start-up"): the libraries of
+# PDF and DOCX extraction and PostgreSQL's driver are loaded when first needed, not by serving.
+_STARTUP_PROBE = """
+import sys
+from qconnect_local.cli import build_parser
+from qconnect_local.config import Settings
+from qconnect_local.protocol.router import default_router
+from qconnect_local.runtime import Runtime
+from qconnect_local.server.app import App
+from qconnect_local.server.limits import uvicorn_options
+runtime = Runtime(Settings())
+App(runtime); default_router(); uvicorn_options(runtime.settings)
+print(sorted(name for name in ("pypdf", "docx", "psycopg") if name in sys.modules))
+runtime.close()
+"""
+
+
+def test_a_sqlite_server_starts_without_loading_pdf_docx_or_postgresql_libraries() -> None:
+    out = subprocess.run([sys.executable, "-c", _STARTUP_PROBE], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

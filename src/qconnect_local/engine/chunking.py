@@ -17,10 +17,10 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from itertools import accumulate, pairwise
 from math import sqrt
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 # Bedrock's defaults: a knowledge base without a chunkingConfiguration gets FIXED_SIZE 300 / 20 %;
 # a strategy whose settings object is absent gets the Bedrock console's defaults for it.
@@ -77,12 +77,24 @@ def _word_ranges() -> list[tuple[int, int]]:
     return [(run.start(), run.end() - 1) for run in re.finditer(b"W+", flags)]
 
 
-_CJK: Final = _class(_CJK_RANGES)
-_WORD: Final = _class(_word_ranges())
-# A token: one CJK character, a run of word characters, or any other single non-space character.
-_TOKEN = re.compile(f"[{_CJK}]|[{_WORD}]+|\\S")
-_TOKEN_SPLIT = re.compile(f"([{_CJK}]|[{_WORD}]+|\\S)")
-_WORDS = re.compile(f"[{_CJK}]|[{_WORD}]+")
+class _Tokenizers(NamedTuple):
+    token: re.Pattern[str]  # a CJK character, a run of word characters, or one other non-space
+    token_split: re.Pattern[str]  # the same, captured: split() alternates gaps and tokens
+    words: re.Pattern[str]  # CJK characters and words only
+
+
+@cache
+def _tokenizers() -> _Tokenizers:
+    """Built on first use, not at import: classifying the 65,536 BMP code points takes about
+    15 ms, which every start-up would pay for a server that may never chunk anything."""
+    cjk, word = _class(_CJK_RANGES), _class(_word_ranges())
+    return _Tokenizers(
+        re.compile(f"[{cjk}]|[{word}]+|\\S"),
+        re.compile(f"([{cjk}]|[{word}]+|\\S)"),
+        re.compile(f"[{cjk}]|[{word}]+"),
+    )
+
+
 # A sentence ends at . ! ? (then any closing quotes or brackets) before whitespace, at the CJK full
 # stop, exclamation or question mark, or at a blank line (headings and list items rarely end in
 # punctuation). The closing quotes are " ' U+201D U+2019.
@@ -97,7 +109,7 @@ class _Spans:
 
     def __init__(self, text: str) -> None:
         # split() alternates whitespace gaps and tokens; cumulative lengths give every offset in C.
-        offsets = list(accumulate(map(len, _TOKEN_SPLIT.split(text))))
+        offsets = list(accumulate(map(len, _tokenizers().token_split.split(text))))
         self.starts = offsets[0:-1:2]
         self.ends = offsets[1::2]
         self.count = len(self.ends)
@@ -111,7 +123,7 @@ class _Spans:
 
 def tokens(text: str) -> list[str]:
     """The tokens of `text`, as chunking counts them."""
-    return _TOKEN.findall(text)
+    return _tokenizers().token.findall(text)
 
 
 def chunk(text: str, config: Mapping[str, Any] | None) -> list[Passage]:
@@ -222,7 +234,7 @@ def _semantic(text: str, spans: _Spans, size: int, buffer: int, percentile: int)
     starts, ends = spans.starts, spans.ends
     sentences = [text[starts[i] : ends[j - 1]].lower() for i, j in pairwise(bounds)]
     # map() keeps the per-sentence work in C: a 5 MB text can hold 100,000 sentences.
-    distances = _distances(list(map(set, map(_WORDS.findall, sentences))), buffer)
+    distances = _distances(list(map(set, map(_tokenizers().words.findall, sentences))), buffer)
     threshold = _percentile(distances, percentile) if distances else 0.0
     breaks = [bounds[s + 1] for s, d in enumerate(distances) if d > 0 and d >= threshold]
     cuts = [0, *breaks, spans.count]

@@ -17,15 +17,11 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-import docx
-import pypdf
-from docx.document import Document as DocxDocument
-from docx.table import Table, _Cell
-from docx.text.paragraph import Paragraph
-from pypdf import PasswordType
-from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
+    from docx.table import Table, _Cell
 
 # The text of one document may not exceed this (more than any text file within the default 5 MiB
 # upload quota); reading a PDF stops as soon as its pages pass it.
@@ -302,6 +298,12 @@ def _html_text(markup: str) -> tuple[str, str | None]:
 
 
 def _read_pdf(data: bytes, charset: str | None) -> Extracted:
+    # Imported on the first PDF (as python-docx on the first DOCX): together they cost every
+    # start-up about 0.1 s, and most servers never see either.
+    import pypdf
+    from pypdf import PasswordType
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PyPdfError
+
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
@@ -350,6 +352,8 @@ def _read_docx(data: bytes, charset: str | None) -> Extracted:
         raise ExtractionError(
             f"The DOCX document's XML unpacks to more than {MAX_DOCX_XML_BYTES // 2**20} MB"
         )
+    import docx
+
     try:
         document = docx.Document(io.BytesIO(data))
         text = "\n\n".join(_docx_blocks(document))
@@ -364,6 +368,8 @@ def _read_docx(data: bytes, charset: str | None) -> Extracted:
 
 def _docx_blocks(container: DocxDocument | _Cell) -> Iterator[str]:
     """Paragraphs and tables in document order; a table row is one line, its cells joined by spaces."""
+    from docx.text.paragraph import Paragraph
+
     for item in container.iter_inner_content():
         if isinstance(item, Paragraph):
             yield item.text

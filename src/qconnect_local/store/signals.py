@@ -40,7 +40,6 @@ import logging
 import threading
 from types import TracebackType
 
-import psycopg
 from sqlalchemy import Connection, make_url, text
 
 from qconnect_local.store.engine import Store
@@ -209,6 +208,8 @@ class Signals:
 
     def _listen(self) -> None:
         """The listener thread: LISTEN, dispatch payloads, reconnect with backoff until close()."""
+        import psycopg  # here, not at the top: a SQLite store never loads it (70 ms of start-up)
+
         backoff = _BACKOFF_SECONDS[0]
         while not self._stop.is_set():
             try:
