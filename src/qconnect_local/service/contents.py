@@ -50,6 +50,10 @@ SHOWN_STATUS: Final = {UPDATE_IN_PROGRESS: ACTIVE}
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 
+def _require_kb_type(kb: Any) -> None:
+    knowledge_bases.require_type(kb, CONTENT_KB_TYPES, "contents")
+
+
 def load_knowledge_base(conn: Connection, call: Call, kb_id_or_arn: str) -> Any:
     return knowledge_bases.load_of_type(conn, call, kb_id_or_arn, CONTENT_KB_TYPES, "contents")
 
@@ -179,17 +183,19 @@ def create_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("GetContent")
 def get_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
-        kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
-        row, tags = resources.load_tagged(conn, call, CONTENT, params["contentId"], kb)
+        kb, row, tags = resources.load_tagged_with_parent(
+            conn, call, CONTENT, params["contentId"], params["knowledgeBaseId"], _require_kb_type
+        )
         return {"content": describe(call, kb, row, tags)}
 
 
 @operation("GetContentSummary")
 def get_content_summary(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
-        kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
-        row = load(conn, call, kb, params["contentId"])
-        return {"contentSummary": summary(call, row, resources.tags_of(conn, call, CONTENT, row))}
+        _kb, row, tags = resources.load_tagged_with_parent(
+            conn, call, CONTENT, params["contentId"], params["knowledgeBaseId"], _require_kb_type
+        )
+        return {"contentSummary": summary(call, row, tags)}
 
 
 def _new_file_values(call: Call, row: Any, upload: Any) -> dict[str, Any]:

@@ -287,6 +287,9 @@ MESSAGE_TEMPLATE_ATTACHMENT = FAMILIES["message-template-attachment"]
 
 JOB_FAMILIES: tuple[Family, ...] = tuple(f for f in _DECLARED if f.job_statuses)
 PARENTS: dict[str, Family] = {key: family for family in _DECLARED for key in family.children}
+for _key, _parent in PARENTS.items():
+    if _parent.parent_column is None:  # a top-level parent: a row and it read in one query
+        FAMILIES[_key].repo.join_parent(_parent.table)
 
 
 def descendants(family: Family) -> list[Family]:

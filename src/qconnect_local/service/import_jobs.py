@@ -100,8 +100,10 @@ def start_import_job(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("GetImportJob")
 def get_import_job(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
-        kb = knowledge_bases.load(conn, call, params["knowledgeBaseId"])
-        return {"importJob": _describe(call, _load(conn, call, kb, params["importJobId"]))}
+        _kb, row = resources.load_with_parent(
+            conn, call, IMPORT_JOB, params["importJobId"], params["knowledgeBaseId"]
+        )
+        return {"importJob": _describe(call, row)}
 
 
 @operation("ListImportJobs")

@@ -46,12 +46,17 @@ def load(conn: Connection, call: Call, kb_id_or_arn: str) -> Any:
 def load_of_type(conn: Connection, call: Call, kb_id_or_arn: str, types: Collection[str], what: str) -> Any:
     """The knowledge base, which must be of one of `types` to hold `what` (ValidationException)."""
     kb = load(conn, call, kb_id_or_arn)
+    require_type(kb, types, what)
+    return kb
+
+
+def require_type(kb: Any, types: Collection[str], what: str) -> None:
+    """ValidationException unless the knowledge base is of one of `types`, as `what` need."""
     if kb.type not in types:
         raise validation_error(
             f"Knowledge base {kb.id} is of type {kb.type}; {what} need a knowledge base of type "
             f"{' or '.join(sorted(types))}"
         )
-    return kb
 
 
 def summary(call: Call, row: Any, tags: dict[str, str]) -> dict[str, Any]:

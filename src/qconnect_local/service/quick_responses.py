@@ -68,6 +68,10 @@ def qr_arn(call: Call, kb_id: str, qr_id: str) -> str:
     return resources.arn_for(call, QUICK_RESPONSE, kb_id, qr_id)
 
 
+def _require_kb_type(kb: Any) -> None:
+    knowledge_bases.require_type(kb, (KB_TYPE,), "quick responses")
+
+
 def load_knowledge_base(conn: Connection, call: Call, kb_id_or_arn: str) -> Any:
     """The knowledge base, which must be of type QUICK_RESPONSES."""
     return knowledge_bases.load_of_type(conn, call, kb_id_or_arn, (KB_TYPE,), "quick responses")
@@ -244,8 +248,9 @@ def create_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("GetQuickResponse")
 def get_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
-        kb = load_knowledge_base(conn, call, params["knowledgeBaseId"])
-        row, tags = resources.load_tagged(conn, call, QUICK_RESPONSE, params["quickResponseId"], kb)
+        _kb, row, tags = resources.load_tagged_with_parent(
+            conn, call, QUICK_RESPONSE, params["quickResponseId"], params["knowledgeBaseId"], _require_kb_type
+        )
         return {"quickResponse": describe(call, row, tags)}
 
 

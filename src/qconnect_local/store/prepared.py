@@ -84,3 +84,29 @@ class Prepared:
     def first(self, conn: Connection, **params: Any) -> Any | None:
         rows = self.all(conn, **params)
         return rows[0] if rows else None
+
+
+class PreparedJoin:
+    """A SELECT of several tables' columns side by side, each table's part given back as a row of
+    its own (`widths`: how many columns each part has, in order): a row and its parent read in
+    one query, yet handled as two rows, exactly as two `Prepared` lookups would give them."""
+
+    def __init__(self, stmt: Select[Any], widths: Iterable[int]) -> None:
+        self._whole = Prepared(stmt)
+        columns = list(stmt.selected_columns)
+        parts: list[tuple[int, int, Callable[[Iterable[Any]], Any]]] = []
+        start = 0
+        for width in widths:
+            names = [str(column.key) for column in columns[start : start + width]]
+            row_type = namedtuple("PreparedRow", names, rename=True)  # type: ignore[misc]
+            parts.append((start, start + width, row_type._make))
+            start += width
+        assert start == len(columns), "the widths must cover every selected column"
+        self._parts = tuple(parts)
+
+    def first(self, conn: Connection, **params: Any) -> list[Any] | None:
+        """The first result's parts, or None when there is no result."""
+        row = self._whole.first(conn, **params)
+        if row is None:
+            return None
+        return [make(row[start:end]) for start, end, make in self._parts]

@@ -12,9 +12,21 @@ import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
-from qconnect_local.store.prepared import Prepared
+from qconnect_local.store.prepared import Prepared, PreparedJoin
 from qconnect_local.store.tag_column import tags_column, tags_from_column
 
 
@@ -42,6 +54,35 @@ class Repository:
                 self._by_id_under = Prepared(select(table).where(*conditions, under))
                 self._tagged_under = Prepared(select(table, tags_column()).where(*conditions, under))
             self._by_bare_id = Prepared(select(table).where(c.id == bindparam("id")))
+        self._with_parent: PreparedJoin | None = None
+        self._tagged_with_parent: PreparedJoin | None = None
+
+    def join_parent(self, parent: Table) -> None:
+        """Prepare `find_with_parent` for rows whose `parent_column` holds an id of `parent`, a
+        top-level table (the family declarations call it once their parents are known)."""
+        assert self.parent_column is not None, f"{self.table.name} rows have no parent"
+        c, p = self.table.c, parent.c
+        # The row's own scope is its parent's: it is matched in the join, so an id of another
+        # account's row under a parent of the same id is still not found.
+        joined = parent.outerjoin(
+            self.table,
+            and_(
+                c[self.parent_column] == p.id,
+                c.id == bindparam("id"),
+                c.account == p.account,
+                c.region == p.region,
+            ),
+        )
+        scope = (
+            p.id == bindparam("parent"),
+            p.account == bindparam("account"),
+            p.region == bindparam("region"),
+        )
+        widths = (len(p), len(c))
+        self._with_parent = PreparedJoin(select(parent, self.table).select_from(joined).where(*scope), widths)
+        self._tagged_with_parent = PreparedJoin(
+            select(parent, self.table, tags_column()).select_from(joined).where(*scope), (*widths, 1)
+        )
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -57,6 +98,22 @@ class Repository:
             assert self._tagged is not None, f"{self.table.name} rows have no id"
             row = self._tagged.first(conn, id=row_id, account=account, region=region, arn=arn)
         return None if row is None else (row, tags_from_column(row.tags_of_row))
+
+    def find_with_parent(
+        self, conn: Connection, account: str, region: str, parent_id: str, row_id: str, arn: str | None = None
+    ) -> tuple[Any, Any, dict[str, str] | None] | None:
+        """The parent row and the row `row_id` under it, in one query (`join_parent`): None when
+        the parent is not in the scope; (parent, None, None) when the row is not under it. With
+        `arn` (the row's ARN), its tags too."""
+        prepared = self._with_parent if arn is None else self._tagged_with_parent
+        assert prepared is not None, f"{self.table.name}: join_parent was not called"
+        parts = prepared.first(conn, id=row_id, account=account, region=region, parent=parent_id, arn=arn)
+        if parts is None:
+            return None
+        parent, row = parts[0], parts[1]
+        if row.id is None:  # the outer join found the parent only
+            return parent, None, None
+        return parent, row, (tags_from_column(parts[2].tags_of_row) if arn is not None else None)
 
     def find(
         self, conn: Connection, account: str, region: str, row_id: str, parent: str | None = None
