@@ -604,6 +604,33 @@ def test_headers_that_trickle_in_are_cut_at_the_header_timeout_with_a_408(serve:
     assert elapsed < 5
 
 
+def test_a_later_request_has_the_header_timeout_from_its_own_first_byte(serve: Serve) -> None:
+    """On a kept-alive connection each request's headers get the whole timeout, counted from
+    that request's first byte: not from the connection's start, and not unbounded."""
+    port = serve(header_timeout_seconds=1, idle_timeout_seconds=30)
+    with connect(port) as sock:
+        sock.sendall(get())
+        assert read_one_reply(sock).status == 200
+        time.sleep(0.6)
+        second = get()
+        sock.sendall(second[:1])  # its time starts here, 0.6 s into the connection
+        time.sleep(0.7)  # past the connection's first second: still within this request's
+        sock.sendall(second[1:])
+        assert read_one_reply(sock).status == 200
+        third = get("/knowledgeBases", *(f"X-{i}: 1" for i in range(50)))
+        started = time.monotonic()
+        try:
+            for byte in third:  # a byte every 0.2 s: cut about a second after the first
+                sock.sendall(bytes([byte]))
+                time.sleep(0.2)
+        except OSError:
+            pass
+        elapsed = time.monotonic() - started
+        reply = parse_reply(read_until_closed(sock))
+    assert_aws_error(reply, 408, "RequestTimeoutException")
+    assert 0.8 < elapsed < 5
+
+
 def test_a_body_that_stops_arriving_is_cut_with_a_408(serve: Serve) -> None:
     port = serve(body_timeout_seconds=1)
     with connect(port) as sock:

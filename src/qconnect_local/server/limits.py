@@ -160,7 +160,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._partial = False  # part of a request's line or headers has come
         self._completed_in_read = False  # a request ended within the read being parsed
         self._header_bytes = 0
+        # The header-read timer is armed when a connection opens, or at the first byte of a
+        # later request when none is pending, and never cancelled when headers complete: when
+        # it fires it looks at `_headers_since` and re-arms for what is left, if anything. Two
+        # timer operations per request cost the bare app's 23 µs request about 2 µs more.
         self._header_timer: Any = None
+        self._headers_since: float | None = None  # when the headers now awaited began; None: none are
+        self._header_limit = self.limits.header_timeout  # the time they have
         self._in_body = False  # headers done, body still coming
         self._body_seen = 0.0
         self._body_timer: Any = None
@@ -171,13 +177,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
-        self._waiting_since = self._now()
-        timeout = self.limits.header_timeout
+        self._waiting_since = self._headers_since = self._now()
         if len(self.connections) > self.limits.max_connections and not self._make_room():
             self._over_cap = True
             self._application, self.app = self.app, self._over_cap_app
-            timeout = min(timeout, OVER_CAP_HEADER_TIMEOUT)
-        self._arm_header_timer(timeout)
+            self._header_limit = min(self._header_limit, OVER_CAP_HEADER_TIMEOUT)
+        self._arm_header_timer(self._header_limit)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._waiting_since = None
@@ -242,8 +247,10 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self._awaiting_headers = self._partial = True
         self._header_bytes = 0
-        if self._header_timer is None:
-            self._arm_header_timer(self.limits.header_timeout)
+        if self._headers_since is None:  # a later request: its time starts at its first byte
+            self._headers_since = self._now()
+            if self._header_timer is None:
+                self._arm_header_timer(self._header_limit)
 
     def on_url(self, url: bytes) -> None:
         if not self._refused:
@@ -265,8 +272,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse_headers()
             return
         self._awaiting_headers = self._partial = False
-        self._waiting_since = None
-        self._cancel_header_timer()
+        self._waiting_since = self._headers_since = None
         super().on_headers_complete()
         self._in_body = True
         if self._over_cap:
@@ -333,7 +339,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def _header_timeout(self) -> None:
         self._header_timer = None
-        if self.transport.is_closing() or self._refused:
+        if self.transport.is_closing() or self._refused or self._headers_since is None:
+            return  # no headers awaited: the next request's first byte arms the timer again
+        left = self._headers_since + self._header_limit - self._now()
+        if left > 0:  # these are a later request's headers, which have had less time
+            self._arm_header_timer(left)
             return
         if self._partial:  # part of a request came: say why it ends
             self._write_refusal(
