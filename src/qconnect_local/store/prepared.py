@@ -9,11 +9,12 @@ per-call machinery is skipped. Writes and anything unusual keep using `conn.exec
 
 from __future__ import annotations
 
+import json
 from collections import namedtuple
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import JSON, Connection, Select
 from sqlalchemy.engine import Dialect
 
 from qconnect_local.store.types import UtcDateTime, from_micros
@@ -24,8 +25,16 @@ def _result_processor(column_type: Any, dialect: Dialect) -> Callable[[Any], Any
     wrapping of its implementation type's (a third of a primary-key read's time went there)."""
     if isinstance(column_type, UtcDateTime):
         return from_micros
+    if isinstance(column_type, JSON) and dialect.name == "sqlite" and dialect._json_deserializer is None:
+        return _sqlite_json
     processor: Callable[[Any], Any] | None = column_type._cached_result_processor(dialect, None)
     return processor
+
+
+def _sqlite_json(value: Any) -> Any:
+    """A SQLite JSON column's value, as SQLAlchemy's processor gives it in three calls: the text
+    decoded, and a number as it is stored (the column's NUMERIC affinity turns `5` into 5)."""
+    return json.loads(value) if type(value) is str else value
 
 
 class _Compiled:
