@@ -156,6 +156,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import string
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -354,12 +355,12 @@ class _Scorer:
         self.all_forms: frozenset[str] = frozenset().union(*self.forms_of_terms)
 
     def score(self, text: str) -> float:
-        text_words = words(text)
-        if not self.forms_of_terms or not text_words:
+        found = words(text)
+        if not self.forms_of_terms or not found:
             return 0.0
-        present = set(text_words)
+        present = set(found)
         matched = sum(1 for forms in self.forms_of_terms if not forms.isdisjoint(present))
-        density = sum(1 for w in text_words if w in self.all_forms) / len(text_words)
+        density = sum(map(self.all_forms.__contains__, found)) / len(found)
         return round((MATCH_WEIGHT * matched + DENSITY_WEIGHT * density) / len(self.forms_of_terms), 4)
 
 
@@ -394,24 +395,8 @@ def excerpt(
     spans = sorted({(b, e) for b, e in highlights if 0 <= b < e <= len(text)})
     if len(text) <= limit:
         return text, spans
-    # blocked[p]: a cut at p would split a word or highlight (only those that fit in a window).
-    protected = [(b, e) for b, e, _ in word_spans(text)] + spans
-    blocked = bytearray(len(text) + 1)
-    for b, e in protected:
-        if e - b <= limit:
-            blocked[b + 1 : e] = b"\x01" * (e - b - 1)
-    last_cut = _last_cuts(blocked)
-    begins = [b for b, _ in spans]
-    best: tuple[int, int, int] | None = None  # (highlights, start, end)
-    for start in sorted({0, *(b for b, _ in protected)}):
-        if blocked[start]:
-            continue
-        end = last_cut[min(start + limit, len(text))]
-        if end <= start:
-            continue
-        count = _count_within(spans, begins, start, end)
-        if best is None or count > best[0]:
-            best = (count, start, end)
+    blocked, starts = _cut_masks(text, spans, limit)
+    best = _best_window(blocked, starts, spans, limit)
     # No window without a cut only when highlights overlap words into a chain longer than limit.
     _, start, end = best if best is not None else (0, 0, limit)
     while start < end and text[start].isspace() and not blocked[start + 1]:
@@ -422,15 +407,85 @@ def excerpt(
     return text[start:end], inside
 
 
-def _last_cuts(blocked: bytearray) -> list[int]:
-    """For each offset, the last offset at or before it where a cut is allowed."""
-    last_cut = [0] * len(blocked)
-    last = 0
-    for offset, is_blocked in enumerate(blocked):
-        if not is_blocked:
-            last = offset
-        last_cut[offset] = last
-    return last_cut
+# 1 for the bytes of the characters that make ASCII words (`store.search.words`), else 0.
+_ASCII_WORD_BYTES: Final = bytes(int(chr(i) in string.ascii_lowercase + string.digits) for i in range(256))
+
+
+def _cut_masks(text: str, spans: Sequence[tuple[int, int]], limit: int) -> tuple[bytearray, bytearray]:
+    """(blocked, starts), one byte per offset of `text` and one past it: blocked[p] when a cut at
+    p would split a word or highlight (only those that fit in a window); starts[p] when a window
+    may start at p (the text's start, a word's or a highlight's)."""
+    lowered = text.lower()
+    masks = _ascii_word_masks(lowered, limit) if lowered.isascii() and len(lowered) == len(text) else None
+    if masks is None:
+        masks = bytearray(len(text) + 1), bytearray(len(text) + 1)
+        for b, e, _ in word_spans(text):
+            _protect(masks, b, e, limit)
+    for b, e in spans:
+        _protect(masks, b, e, limit)
+    masks[1][0] = 1
+    return masks
+
+
+def _ascii_word_masks(lowered: str, limit: int) -> tuple[bytearray, bytearray] | None:
+    """`_cut_masks` for the words of lower-case ASCII text, a byte per offset at once rather
+    than a word at a time (None when a word is longer than `limit`: it blocks nothing)."""
+    is_word = lowered.encode().translate(_ASCII_WORD_BYTES)
+    if b"\x01" * (limit + 1) in is_word:
+        return None
+    word = int.from_bytes(is_word, "little")
+    after_word = word << 8  # byte p: whether the character before p is a word's
+    size = len(lowered) + 1
+    inside = (word & after_word).to_bytes(size, "little")
+    first = (word & ~after_word).to_bytes(size, "little")
+    return bytearray(inside), bytearray(first)
+
+
+def _protect(masks: tuple[bytearray, bytearray], begin: int, end: int, limit: int) -> None:
+    """Mark [begin, end) in `_cut_masks`'s masks: a window may start at it, and not cut it."""
+    blocked, starts = masks
+    starts[begin] = 1
+    if end - begin <= limit:
+        blocked[begin + 1 : end] = b"\x01" * (end - begin - 1)
+
+
+def _best_window(
+    blocked: bytearray, starts: bytearray, spans: Sequence[tuple[int, int]], limit: int
+) -> tuple[int, int, int] | None:
+    """(highlights, start, end) of the window with the most whole `spans`, the earliest of those.
+
+    Only a few of the candidate `starts` need counting: the earliest best window is the first
+    window of all, or the first to reach the end of some span (a window that reaches no new end
+    holds no more than the one before it, which starts no later and ends no later)."""
+    windows = [_first_window_reaching(blocked, starts, 0, 0, limit)]
+    windows += [_first_window_reaching(blocked, starts, e - limit, e, limit) for _, e in spans]
+    begins = [b for b, _ in spans]
+    best: tuple[int, int, int] | None = None
+    for start, end in sorted({w for w in windows if w is not None}):
+        count = _count_within(spans, begins, start, end)
+        if best is None or count > best[0]:
+            best = (count, start, end)
+    return best
+
+
+def _first_window_reaching(
+    blocked: bytearray, starts: bytearray, earliest: int, reach: int, limit: int
+) -> tuple[int, int] | None:
+    """(start, end) of the first window starting at `earliest` or later (where `starts` allows)
+    whose end is at `reach` or beyond (None: no such window)."""
+    start = starts.find(1, max(earliest, 0))
+    while start != -1:
+        if not blocked[start]:
+            end = _last_cut(blocked, min(start + limit, len(blocked) - 1))
+            if end > start and end >= reach:
+                return start, end
+        start = starts.find(1, start + 1)
+    return None
+
+
+def _last_cut(blocked: bytearray, offset: int) -> int:
+    """The last offset at or before `offset` where a cut is allowed (offset 0 always is)."""
+    return blocked.rfind(0, 0, offset + 1)
 
 
 def _count_within(spans: Sequence[tuple[int, int]], begins: Sequence[int], start: int, end: int) -> int:

@@ -34,6 +34,7 @@ its result (`worker.conversation_jobs`). Rules (docs/behaviour.md, "Conversation
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 import weakref
@@ -44,6 +45,7 @@ from typing import Any, Final
 
 from qconnect_local.engine import generation
 from qconnect_local.engine.guardrails import Assessment, Guardrail, compile_guardrail
+from qconnect_local.engine.prompt_templates import PromptTemplate
 from qconnect_local.protocol.errors import ServiceError
 from qconnect_local.service import (
     ai_agents,
@@ -68,6 +70,7 @@ MAX_HISTORY: Final = 50  # earlier messages a turn reads (and an orchestration p
 MAX_SPAN_MESSAGES: Final = 10  # of a model call's input messages, the last ones a span keeps
 MAX_PROMPT_CHARS: Final = 4_000_000  # a rendered prompt at most (placeholders times values)
 CLOSING_TOOLS: Final = ("ESCALATION", "COMPLETE")
+MAX_KEPT_TEMPLATE_CHARS: Final = 100_000  # longer prompt texts are parsed again each time
 
 
 @dataclass
@@ -288,7 +291,7 @@ def prompt_request(
     """The slot's prompt rendered into a GenerationRequest: (request, (prompt, version), rendered)."""
     prompt, version = slot_prompt(call, assistant, settings, slot)
     assert prompt.type is not None
-    template = ai_prompts.parsed(prompt.type, prompt.config)
+    template = _template(prompt)
     turns = transcript or []
     values = {
         "transcript": _transcript_text(turns),
@@ -319,6 +322,23 @@ def prompt_request(
         retrieved=retrieved,
     )
     return request, (prompt, version), rendered
+
+
+def _template(prompt: ai_resources.Resource) -> PromptTemplate:
+    """The prompt's parsed template: parsing its YAML costs more than rendering it, every turn.
+    Kept unless its text is very long (a prompt may have up to 1,000,000 characters)."""
+    assert prompt.type is not None
+    config, text = prompt.config, ai_prompts.template_text(prompt.config)
+    if len(text) > MAX_KEPT_TEMPLATE_CHARS:
+        return ai_prompts.parsed(prompt.type, config)
+    return _parsed_template(prompt.type, config["apiFormat"], text)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_template(prompt_type: str, api_format: str, text: str) -> PromptTemplate:
+    """`ai_prompts.parsed` of a prompt's text, kept (a template is immutable; errors are not kept)."""
+    config = {"apiFormat": api_format, "templateConfiguration": {ai_prompts.TEMPLATE: {"text": text}}}
+    return ai_prompts.parsed(prompt_type, config)
 
 
 def _check_budget(

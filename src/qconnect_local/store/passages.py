@@ -67,13 +67,14 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final
 
 from sqlalchemy import Connection, text
 
 from qconnect_local.store import schema
 from qconnect_local.store.bulk import BulkInsert
-from qconnect_local.store.search import WORD, words
+from qconnect_local.store.search import ASCII_WORD, WORD, words
 
 FTS: Final = "passages_fts"
 PG_INDEX: Final = "ix_passages_text"
@@ -375,7 +376,7 @@ def word_spans(value: str) -> list[tuple[int, int, str]]:
     offsets those of the original characters (folding can change a text's length: ß -> ss)."""
     lowered = value.lower()
     if lowered.isascii() and len(lowered) == len(value):  # words() folds this by lower() alone
-        return [(m.start(), m.end(), m.group()) for m in WORD.finditer(lowered)]
+        return [(m.start(), m.end(), m.group()) for m in ASCII_WORD.finditer(lowered)]
     pieces = [_fold_char(ch) for ch in value]
     origin = [index for index, piece in enumerate(pieces) for _ in piece]
     spans = []
@@ -393,11 +394,16 @@ def highlights(value: str, terms: Collection[str]) -> tuple[tuple[int, int], ...
     if lowered.isascii() and len(lowered) == len(value):
         # The usual case in one pass of the regex engine, several times faster than word_spans:
         # in ASCII text a word is a run of [a-z0-9], and only ASCII terms can occur.
-        wanted = "|".join(sorted(re.escape(t) for t in terms if t.isascii()))
-        if not wanted:
-            return ()
-        return tuple(m.span() for m in re.finditer(f"(?<![a-z0-9])(?:{wanted})(?![a-z0-9])", lowered))
+        pattern = _ascii_terms_pattern(terms if isinstance(terms, frozenset) else frozenset(terms))
+        return tuple(m.span() for m in pattern.finditer(lowered)) if pattern is not None else ()
     return tuple(sorted({(begin, end) for begin, end, word in word_spans(value) if word in terms}))
+
+
+@lru_cache(maxsize=256)
+def _ascii_terms_pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
+    """The whole-word pattern of the ASCII `terms`, made once per query rather than per passage."""
+    wanted = "|".join(sorted(re.escape(t) for t in terms if t.isascii()))
+    return re.compile(f"(?<![a-z0-9])(?:{wanted})(?![a-z0-9])") if wanted else None
 
 
 def passages_of(conn: Connection, content_id: str) -> list[PassageRow]:

@@ -116,14 +116,15 @@ class TextIndex(Protocol):
 def words(value: str) -> list[str]:
     """The words of `value`, folded the way the index folds them (case, diacritics)."""
     folded = value.lower()
-    if not folded.isascii():
-        decomposed = unicodedata.normalize("NFKD", value.casefold())
-        # Lower case again: a compatibility decomposition may give capitals (U+1D63C -> A).
-        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    if folded.isascii():  # the usual case, about three times faster in the re engine
+        return ASCII_WORD.findall(folded)
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    # Lower case again: a compatibility decomposition may give capitals (U+1D63C -> A).
+    folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
     return WORD.findall(folded)
 
 
-_ASCII_WORD = re.compile("[a-z0-9]+")  # WORD on lower-case ASCII text
+ASCII_WORD: Final = re.compile("[a-z0-9]+")  # WORD on lower-case ASCII text, in the faster re engine
 
 
 def words_of(texts: Iterable[str | None]) -> set[str]:
@@ -138,7 +139,7 @@ def words_of(texts: Iterable[str | None]) -> set[str]:
             else:
                 found.update(words(value))
     if plain:
-        found.update(_ASCII_WORD.findall(" ".join(plain).lower()))
+        found.update(ASCII_WORD.findall(" ".join(plain).lower()))
     return found
 
 

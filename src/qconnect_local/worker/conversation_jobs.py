@@ -67,9 +67,9 @@ def _commit(runtime: Runtime, claim: Claim, answer: Any, error: dict[str, Any] |
                 conn,
                 {"id": str(uuid.uuid4()), **scope, "participant": "BOT", **message, "created_at": now},
             )
-        for span in answer.spans:
-            span_id = span.pop("id")
-            SPAN.repo.insert(conn, {"id": span_id, **scope, "payload": span, "created_at": now})
+        # One statement for all the turn's spans, in their order (ListSpans reads them by seq).
+        spans = [{"id": span.pop("id"), **scope, "payload": span, "created_at": now} for span in answer.spans]
+        SPAN.repo.insert_many(conn, spans)
         outcome = (
             {"error": error}
             if error
