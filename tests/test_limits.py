@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 import socket
 import threading
 import time
@@ -629,6 +630,25 @@ def test_a_later_request_has_the_header_timeout_from_its_own_first_byte(serve: S
         reply = parse_reply(read_until_closed(sock))
     assert_aws_error(reply, 408, "RequestTimeoutException")
     assert 0.8 < elapsed < 5
+
+
+def test_requests_at_irregular_intervals_around_the_header_timeout_keep_their_connection(
+    serve: Serve,
+) -> None:
+    """The header timer, armed once and re-armed when it fires, never cuts a connection whose
+    requests each send their headers at once, however their gaps fall against its deadlines."""
+    port = serve(header_timeout_seconds=1, idle_timeout_seconds=30)
+    rng = random.Random(5)
+    with connect(port) as first, connect(port) as second:
+        deadline = time.monotonic() + 6
+        served = 0
+        while time.monotonic() < deadline:
+            for sock in (first, second):
+                sock.sendall(get())
+                assert read_one_reply(sock).status == 200
+                served += 1
+            time.sleep(rng.uniform(0.0, 1.3))
+    assert served >= 10
 
 
 def test_a_body_that_stops_arriving_is_cut_with_a_408(serve: Serve) -> None:
