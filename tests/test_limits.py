@@ -580,6 +580,20 @@ def test_any_set_of_headers_is_served_or_refused_by_the_limits(
 # --- time -------------------------------------------------------------------------------------------
 
 
+def trickle(sock: socket.socket, request: bytes) -> tuple[float, Reply]:
+    """Send `request` a byte every 0.2 s (slowloris) until the server cuts the connection:
+    (seconds from the first byte to the cut, the reply it sent)."""
+    started = time.monotonic()
+    try:
+        for byte in request:
+            sock.sendall(bytes([byte]))
+            time.sleep(0.2)
+    except OSError:
+        pass
+    elapsed = time.monotonic() - started
+    return elapsed, parse_reply(read_until_closed(sock))
+
+
 def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(serve: Serve) -> None:
     port = serve(header_timeout_seconds=1)
     with connect(port) as sock:
@@ -592,15 +606,7 @@ def test_headers_that_trickle_in_are_cut_at_the_header_timeout_with_a_408(serve:
     """Slowloris: a byte every 0.2 s keeps the connection busy, but not past the deadline."""
     port = serve(header_timeout_seconds=1)
     with connect(port) as sock:
-        started = time.monotonic()
-        try:
-            for byte in get("/knowledgeBases", *(f"X-{i}: 1" for i in range(50))):
-                sock.sendall(bytes([byte]))
-                time.sleep(0.2)
-        except OSError:
-            pass
-        elapsed = time.monotonic() - started
-        reply = parse_reply(read_until_closed(sock))
+        elapsed, reply = trickle(sock, get("/knowledgeBases", *(f"X-{i}: 1" for i in range(50))))
     assert_aws_error(reply, 408, "RequestTimeoutException")
     assert elapsed < 5
 
@@ -618,17 +624,8 @@ def test_a_later_request_has_the_header_timeout_from_its_own_first_byte(serve: S
         time.sleep(0.7)  # past the connection's first second: still within this request's
         sock.sendall(second[1:])
         assert read_one_reply(sock).status == 200
-        third = get("/knowledgeBases", *(f"X-{i}: 1" for i in range(50)))
-        started = time.monotonic()
-        try:
-            for byte in third:  # a byte every 0.2 s: cut about a second after the first
-                sock.sendall(bytes([byte]))
-                time.sleep(0.2)
-        except OSError:
-            pass
-        elapsed = time.monotonic() - started
-        reply = parse_reply(read_until_closed(sock))
-    assert_aws_error(reply, 408, "RequestTimeoutException")
+        elapsed, reply = trickle(sock, get("/knowledgeBases", *(f"X-{i}: 1" for i in range(50))))
+    assert_aws_error(reply, 408, "RequestTimeoutException")  # about a second after its first byte
     assert 0.8 < elapsed < 5
 
 
