@@ -11,6 +11,7 @@ import pytest
 
 from conftest import Target
 from documents import create_content, wait_for_content
+from qconnect_local.engine.chunking import chunk
 from qconnect_local.store.search import words
 
 CORPUS = {
@@ -391,3 +392,53 @@ def test_unknown_and_bedrock_associations_are_errors_while_the_call_succeeds(qc:
 def test_a_deleted_content_is_no_longer_found(qc: Any, corpus: Corpus) -> None:
     qc.delete_content(knowledgeBaseId=corpus.kb_id, contentId=corpus.content_ids["refund-policy"])
     assert "refund-policy" not in names(corpus, query(qc, corpus, "refund"))
+
+
+def test_hierarchical_passages_answer_with_their_parents_text(target: Target, qc: Any) -> None:
+    """With HIERARCHICAL chunking a passage is matched, but its parent's text is what a result
+    shows (Retrieve's contentText, QueryAssistant's excerpt), for every result at once."""
+    chunking = {
+        "chunkingStrategy": "HIERARCHICAL",
+        "hierarchicalChunkingConfiguration": {
+            "levelConfigurations": [{"maxTokens": 40}, {"maxTokens": 10}],
+            "overlapTokens": 1,
+        },
+    }
+    kb_id = qc.create_knowledge_base(
+        name="layered",
+        knowledgeBaseType="CUSTOM",
+        vectorIngestionConfiguration={"chunkingConfiguration": chunking},
+    )["knowledgeBase"]["knowledgeBaseId"]
+    texts = {
+        f"doc{n}": " ".join(f"{'zebracode' if i % 37 == n else f'filler{n}x{i}'}" for i in range(120))
+        for n in range(3)
+    }
+    made = {name: create_content(target, qc, kb_id, name, text.encode()) for name, text in texts.items()}
+    for content in made.values():
+        assert wait_for_content(qc, kb_id, content["contentId"])["status"] == "ACTIVE"
+    assistant_id = qc.create_assistant(name="layered", type="AGENT")["assistant"]["assistantId"]
+    association = qc.create_assistant_association(
+        assistantId=assistant_id, associationType="KNOWLEDGE_BASE", association={"knowledgeBaseId": kb_id}
+    )["assistantAssociation"]
+    corpus = Corpus(
+        assistant_id,
+        kb_id,
+        association["assistantAssociationId"],
+        {name: content["contentId"] for name, content in made.items()},
+    )
+    parents = {
+        name: {
+            text[p.parent_start : p.parent_end] for p in chunk(text, chunking) if p.parent_start is not None
+        }
+        for name, text in texts.items()
+    }
+    results = retrieve(qc, corpus, "zebracode", numberOfResults=20)["results"]
+    assert len(results) >= 6 and set(retrieved(corpus, {"results": results})) == set(texts)
+    for result in results:
+        shown = result["contentText"]
+        assert shown in parents[corpus.name_of(result["sourceId"])]  # the whole parent, exactly
+        assert "zebracode" in shown and len(shown.split()) > 10  # longer than any child passage
+    for document in query(qc, corpus, "zebracode"):
+        name = corpus.name_of(document["document"]["contentReference"]["contentId"])
+        excerpt = document["document"]["excerpt"]["text"]
+        assert any(excerpt in parent for parent in parents[name]) and len(excerpt.split()) > 10

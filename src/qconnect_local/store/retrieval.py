@@ -9,10 +9,12 @@ extracted text whole. (Tags of a whole knowledge base's contents: `store.tags.ta
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Integer, String, bindparam, column, func, literal_column, select, values
 
+from qconnect_local.store.prepared import Prepared
 from qconnect_local.store.schema import contents
 
 Span = tuple[str, int, int]  # (content id, start, end) offsets into its extracted text
@@ -40,12 +42,28 @@ def content_fields(conn: Connection, account: str, region: str, kb_ids: Sequence
 
 def text_spans(conn: Connection, spans: Collection[Span]) -> dict[Span, str]:
     """The text at each span of a content's extracted text (a hierarchical passage's parent)."""
-    found: dict[Span, str] = {}
-    c = contents.c
-    for content_id, start, end in spans:
+    if not spans:
+        return {}
+    ordered = list(spans)
+    params: dict[str, Any] = {}
+    for n, (content_id, start, end) in enumerate(ordered):
         # substr counts characters from 1 on both dialects, as Python's offsets count code points.
-        query = select(func.substr(c.extracted_text, start + 1, end - start)).where(c.id == content_id)
-        value = conn.execute(query).scalar()
-        if value is not None:
-            found[(content_id, start, end)] = value
-    return found
+        params |= {f"id{n}": content_id, f"from{n}": start + 1, f"length{n}": end - start}
+    rows = _spans_query(len(ordered)).all(conn, **params)
+    return {ordered[n]: value for n, value in rows if value is not None}
+
+
+@lru_cache(maxsize=16)
+def _spans_query(count: int) -> Prepared:
+    """`text_spans`' query for `count` spans, with their values bound by name. It is built and
+    compiled once per count: SQLAlchemy compiles a VALUES list again on every execution."""
+    rows: list[tuple[Any, ...]] = [
+        (literal_column(str(n)), bindparam(f"id{n}"), bindparam(f"from{n}"), bindparam(f"length{n}"))
+        for n in range(count)
+    ]
+    names = (column("n", Integer), column("id", String), column("start", Integer), column("length", Integer))
+    # WITH wanted(...) AS (VALUES ...): SQLite takes no column list on a VALUES alias.
+    wanted = values(*names, name="wanted").data(rows).cte()
+    c, w = contents.c, wanted.c
+    text = func.substr(c.extracted_text, w.start, w.length)
+    return Prepared(select(w.n, text).join_from(wanted, contents, c.id == w.id))
