@@ -92,6 +92,11 @@ def corpus(target: Target, qc: Any) -> Corpus:
         )
         for name, (text, metadata, tags) in CORPUS.items()
     }
+    return assistant_over(qc, kb_id, made)
+
+
+def assistant_over(qc: Any, kb_id: str, made: dict[str, dict[str, Any]]) -> Corpus:
+    """An assistant associated with the knowledge base, once its contents `made` are all ACTIVE."""
     for content in made.values():
         assert wait_for_content(qc, kb_id, content["contentId"])["status"] == "ACTIVE"
     assistant_id = qc.create_assistant(name="support", type="AGENT")["assistant"]["assistantId"]
@@ -414,18 +419,7 @@ def test_hierarchical_passages_answer_with_their_parents_text(target: Target, qc
         for n in range(3)
     }
     made = {name: create_content(target, qc, kb_id, name, text.encode()) for name, text in texts.items()}
-    for content in made.values():
-        assert wait_for_content(qc, kb_id, content["contentId"])["status"] == "ACTIVE"
-    assistant_id = qc.create_assistant(name="layered", type="AGENT")["assistant"]["assistantId"]
-    association = qc.create_assistant_association(
-        assistantId=assistant_id, associationType="KNOWLEDGE_BASE", association={"knowledgeBaseId": kb_id}
-    )["assistantAssociation"]
-    corpus = Corpus(
-        assistant_id,
-        kb_id,
-        association["assistantAssociationId"],
-        {name: content["contentId"] for name, content in made.items()},
-    )
+    corpus = assistant_over(qc, kb_id, made)
     parents = {
         name: {
             text[p.parent_start : p.parent_end] for p in chunk(text, chunking) if p.parent_start is not None
