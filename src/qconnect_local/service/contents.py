@@ -55,7 +55,9 @@ def _require_kb_type(kb: Any) -> None:
 
 
 def load_knowledge_base(conn: Connection, call: Call, kb_id_or_arn: str) -> Any:
-    return knowledge_bases.load_of_type(conn, call, kb_id_or_arn, CONTENT_KB_TYPES, "contents")
+    kb = knowledge_bases.load(conn, call, kb_id_or_arn)
+    _require_kb_type(kb)
+    return kb
 
 
 def load(conn: Connection, call: Call, kb: Any, content_id_or_arn: str) -> Any:
@@ -183,7 +185,7 @@ def create_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("GetContent")
 def get_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
-        kb, row, tags = resources.load_tagged_with_parent(
+        kb, row, tags = resources.load_with_parent(
             conn, call, CONTENT, params["contentId"], params["knowledgeBaseId"], _require_kb_type
         )
         return {"content": describe(call, kb, row, tags)}
@@ -192,7 +194,7 @@ def get_content(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("GetContentSummary")
 def get_content_summary(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
-        _kb, row, tags = resources.load_tagged_with_parent(
+        _kb, row, tags = resources.load_with_parent(
             conn, call, CONTENT, params["contentId"], params["knowledgeBaseId"], _require_kb_type
         )
         return {"contentSummary": summary(call, row, tags)}

@@ -100,7 +100,7 @@ def start_import_job(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("GetImportJob")
 def get_import_job(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
-        _kb, row = resources.load_with_parent(
+        _kb, row, _tags = resources.load_with_parent(
             conn, call, IMPORT_JOB, params["importJobId"], params["knowledgeBaseId"]
         )
         return {"importJob": _describe(call, row)}

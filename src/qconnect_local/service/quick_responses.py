@@ -74,7 +74,9 @@ def _require_kb_type(kb: Any) -> None:
 
 def load_knowledge_base(conn: Connection, call: Call, kb_id_or_arn: str) -> Any:
     """The knowledge base, which must be of type QUICK_RESPONSES."""
-    return knowledge_bases.load_of_type(conn, call, kb_id_or_arn, (KB_TYPE,), "quick responses")
+    kb = knowledge_bases.load(conn, call, kb_id_or_arn)
+    _require_kb_type(kb)
+    return kb
 
 
 def load(conn: Connection, call: Call, kb: Any, qr_id_or_arn: str) -> Any:
@@ -248,7 +250,7 @@ def create_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 @operation("GetQuickResponse")
 def get_quick_response(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     with call.runtime.store.read() as conn:
-        _kb, row, tags = resources.load_tagged_with_parent(
+        _kb, row, tags = resources.load_with_parent(
             conn, call, QUICK_RESPONSE, params["quickResponseId"], params["knowledgeBaseId"], _require_kb_type
         )
         return {"quickResponse": describe(call, row, tags)}

@@ -125,38 +125,11 @@ def load_with_parent(
     value: str,
     parent_value: str,
     check_parent: Callable[[Any], None] | None = None,
-) -> tuple[Any, Any]:
-    """(parent, row): the row named by `value` under the top-level parent named by
-    `parent_value`, in one query where both names resolve. The same rows and the same errors,
-    in the same order, as `load` of the parent, `check_parent` of it, then `load` of the row."""
-    parent, row, _tags = _with_parent(conn, call, family, value, parent_value, check_parent, tagged=False)
-    return parent, row
-
-
-def load_tagged_with_parent(
-    conn: Connection,
-    call: Call,
-    family: Family,
-    value: str,
-    parent_value: str,
-    check_parent: Callable[[Any], None] | None = None,
 ) -> tuple[Any, Any, dict[str, str]]:
-    """As `load_with_parent`, with the row's tags (`load_tagged`), still in one query."""
-    parent, row, tags = _with_parent(conn, call, family, value, parent_value, check_parent, tagged=True)
-    assert tags is not None
-    return parent, row, tags
-
-
-def _with_parent(
-    conn: Connection,
-    call: Call,
-    family: Family,
-    value: str,
-    parent_value: str,
-    check_parent: Callable[[Any], None] | None,
-    *,
-    tagged: bool,
-) -> tuple[Any, Any, dict[str, str] | None]:
+    """(parent, row, tags): the row named by `value` under the top-level parent named by
+    `parent_value`, with the row's tags when its family is taggable (else none), in one query
+    where both names resolve. The same rows and the same errors, in the same order, as `load`
+    of the parent, `check_parent` of it, then `load_tagged` (or `load`) of the row."""
     parent_family = PARENTS[family.key]
     parent_id, parent_qualifier = resolve(call, parent_family, parent_value, ())
     row_id: str | None
@@ -165,7 +138,7 @@ def _with_parent(
     except ServiceError:  # an ARN naming no such row: the parent's errors come first, below
         row_id = qualifier = None
     if parent_qualifier is None and row_id is not None and qualifier is None:
-        arn = arn_for(call, family, parent_id, row_id) if tagged else None
+        arn = arn_for(call, family, parent_id, row_id) if family.taggable else None
         found = family.repo.find_with_parent(conn, call.account, call.region, parent_id, row_id, arn)
         if found is not None:
             parent, row, tags = found
@@ -173,14 +146,14 @@ def _with_parent(
                 check_parent(parent)
             if row is None:
                 raise not_found(f"{family.label} not found: {value}", value)
-            return parent, row, tags
+            return parent, row, tags or {}
     # The slow way, whose first failing step raises what the client is told.
     parent = load(conn, call, parent_family, parent_value)
     if check_parent is not None:
         check_parent(parent)
-    if tagged:
+    if family.taggable:
         return (parent, *load_tagged(conn, call, family, value, parent))
-    return parent, load(conn, call, family, value, parent), None
+    return parent, load(conn, call, family, value, parent), {}
 
 
 def load_locked(conn: Connection, call: Call, family: Family, value: str, parent: Any = None) -> Any:

@@ -27,7 +27,7 @@ from typing import Any, Final, Protocol
 import regex
 from botocore.model import Shape, StructureShape
 
-from qconnect_local.protocol.validator import Checker, checker
+from qconnect_local.protocol.validator import Checker, checker, validate
 from qconnect_local.spec import operation
 from qconnect_local.spec.documented import QUICK_RESPONSE_CHANNELS, quick_response_languages
 
@@ -656,14 +656,7 @@ def _quick_valid(shape: Shape) -> Callable[[Any], bool] | None:
     if kind == "boolean":
         return None
     # Maps, numbers and the rest: the validator itself (no column's member is one today).
-    check = checker(shape)
-    return lambda value: not _errors_of(check, value)
-
-
-def _errors_of(check: Checker, value: Any) -> list[str]:
-    errors: list[str] = []
-    check(value, "", errors)
-    return errors
+    return lambda value: not validate(shape, value)
 
 
 def _parse_row(line: int, cells: list[str], columns: tuple[_Column, ...], context: _Context) -> ImportRow:

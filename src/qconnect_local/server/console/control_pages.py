@@ -93,9 +93,12 @@ def reset(view: View) -> Response:
     return _back(view, "reset")
 
 
-def _number(text: str) -> float | int:
-    """A form field as the JSON number the control plane expects (ValueError: not a number)."""
-    value = float(text.strip())
+def _seconds(text: str) -> float | int:
+    """A seconds field as the JSON number the control plane expects (what it accepts is its say)."""
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ConsoleError(400, "Bad control request: seconds must be a number") from None
     return int(value) if value.is_integer() else value
 
 
@@ -113,11 +116,7 @@ def clock(view: View) -> Response:
         raise ConsoleError(400, f"Bad control request: action must be one of {', '.join(CLOCK_ACTIONS)}")
     body: dict[str, Any]
     if action == "advance":
-        try:
-            seconds = _number(_field(view, "seconds"))
-        except ValueError:
-            raise ConsoleError(400, "Bad control request: seconds must be a number") from None
-        body = {"advanceSeconds": seconds}
+        body = {"advanceSeconds": _seconds(_field(view, "seconds"))}
     elif action == "freeze":
         body = {"freeze": True}
     elif action == "unfreeze":
@@ -141,10 +140,7 @@ def transitions(view: View) -> Response:
         knob = _knob(view)
         seconds = view.form.get("seconds", "").strip()
         if seconds:
-            try:
-                knob["seconds"] = _number(seconds)
-            except ValueError:
-                raise ConsoleError(400, "Bad control request: seconds must be a number") from None
+            knob["seconds"] = _seconds(seconds)
         body = {"hold": knob}
     elif action == "fail":
         knob = _knob(view)

@@ -23,19 +23,27 @@ def assistant(view: View) -> dict[str, Any]:
 
 def kb_crumbs(view: View, kb: dict[str, Any] | None = None, *more: Crumb) -> list[Crumb]:
     """Console > Knowledge bases [> the knowledge base] > `more`."""
-    crumbs = [Crumb("Console", view.url()), Crumb("Knowledge bases", view.url("knowledge-bases"))]
-    if kb is not None:
-        kb_id = kb["knowledgeBaseId"]
-        crumbs.append(Crumb(kb.get("name") or kb_id, view.url("knowledge-bases", kb_id)))
-    return [*crumbs, *more]
+    return _crumbs(view, "Knowledge bases", "knowledge-bases", kb, "knowledgeBaseId", more)
 
 
 def assistant_crumbs(view: View, found: dict[str, Any] | None = None, *more: Crumb) -> list[Crumb]:
     """Console > Assistants [> the assistant] > `more`."""
-    crumbs = [Crumb("Console", view.url()), Crumb("Assistants", view.url("assistants"))]
+    return _crumbs(view, "Assistants", "assistants", found, "assistantId", more)
+
+
+def _crumbs(
+    view: View,
+    section: str,
+    folder: str,
+    found: dict[str, Any] | None,
+    id_member: str,
+    more: tuple[Crumb, ...],
+) -> list[Crumb]:
+    """Console > `section` [> the resource `found`, by name or else id] > `more`."""
+    crumbs = [Crumb("Console", view.url()), Crumb(section, view.url(folder))]
     if found is not None:
-        assistant_id = found["assistantId"]
-        crumbs.append(Crumb(found.get("name") or assistant_id, view.url("assistants", assistant_id)))
+        resource_id = found[id_member]
+        crumbs.append(Crumb(found.get("name") or resource_id, view.url(folder, resource_id)))
     return [*crumbs, *more]
 
 
